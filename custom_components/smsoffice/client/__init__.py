@@ -1,0 +1,77 @@
+"""Client of the smsoffice.ge SMS gateway (no Home Assistant imports).
+
+Kept inside the integration but written so it could move to its own package
+unchanged.
+"""
+
+from .client import DEFAULT_BASE_URL, SmsOfficeClient
+from .errors import (
+    InvalidContentError,
+    InvalidNumberError,
+    InvalidReferenceError,
+    InvalidScheduleError,
+    InvalidSenderError,
+    SmsOfficeApiAccessDisabledError,
+    SmsOfficeApiError,
+    SmsOfficeAuthenticationError,
+    SmsOfficeBalanceError,
+    SmsOfficeConnectionError,
+    SmsOfficeContentError,
+    SmsOfficeError,
+    SmsOfficeRecipientError,
+    SmsOfficeResponseError,
+    SmsOfficeSenderError,
+    SmsOfficeTemporaryError,
+    SmsOfficeUnknownCodeError,
+    SmsOfficeValidationError,
+)
+from .models import DeliveryStatus, SendResult
+from .numbers import NumberCheck, check_numbers, normalise_number
+from .segments import Encoding, SegmentEstimate, estimate_parts
+from .validation import (
+    MAX_CONTENT_LENGTH,
+    MAX_REFERENCE_LENGTH,
+    check_content,
+    check_reference,
+    check_schedule,
+    check_sender,
+    new_reference,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MAX_CONTENT_LENGTH",
+    "MAX_REFERENCE_LENGTH",
+    "DeliveryStatus",
+    "Encoding",
+    "InvalidContentError",
+    "InvalidNumberError",
+    "InvalidReferenceError",
+    "InvalidScheduleError",
+    "InvalidSenderError",
+    "NumberCheck",
+    "SegmentEstimate",
+    "SendResult",
+    "SmsOfficeApiAccessDisabledError",
+    "SmsOfficeApiError",
+    "SmsOfficeAuthenticationError",
+    "SmsOfficeBalanceError",
+    "SmsOfficeClient",
+    "SmsOfficeConnectionError",
+    "SmsOfficeContentError",
+    "SmsOfficeError",
+    "SmsOfficeRecipientError",
+    "SmsOfficeResponseError",
+    "SmsOfficeSenderError",
+    "SmsOfficeTemporaryError",
+    "SmsOfficeUnknownCodeError",
+    "SmsOfficeValidationError",
+    "check_content",
+    "check_numbers",
+    "check_reference",
+    "check_schedule",
+    "check_sender",
+    "estimate_parts",
+    "new_reference",
+    "normalise_number",
+]

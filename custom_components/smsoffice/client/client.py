@@ -1,0 +1,293 @@
+"""The only place that speaks HTTP to smsoffice.ge.
+
+It takes an `aiohttp.ClientSession` and a base URL, imports nothing of Home
+Assistant, and never puts the API key in a log line, an error text or a URL it
+builds for sending (sends are form-encoded POSTs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+import json
+import logging
+from typing import Any, Final
+
+import aiohttp
+
+from .errors import (
+    InvalidNumberError,
+    SmsOfficeConnectionError,
+    SmsOfficeError,
+    SmsOfficeResponseError,
+    SmsOfficeTemporaryError,
+    error_for_code,
+)
+from .models import DeliveryStatus, SendResult
+from .numbers import check_numbers, normalise_number
+from .segments import estimate_parts
+from .validation import (
+    check_content,
+    check_reference,
+    check_schedule,
+    check_sender,
+    new_reference,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL: Final = "https://smsoffice.ge"
+SEND_PATH: Final = "/api/v2/send/"
+BALANCE_PATH: Final = "/api/getBalance"
+STATUS_PATH: Final = "/api/v2/getMessageStatus/"
+CONTENT_TYPE_TEXT: Final = 1
+CONTENT_TYPE_FLASH: Final = 2
+
+
+class SmsOfficeClient:
+    """Client of the smsoffice.ge HTTP API."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 15.0,
+        retries: int = 2,
+        retry_delay: float = 1.0,
+    ) -> None:
+        """Use `session` to reach the gateway at `base_url`."""
+        self._session = session
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._retries = retries
+        self._retry_delay = retry_delay
+
+    def __repr__(self) -> str:
+        """Describe the client without its key."""
+        return f"SmsOfficeClient(base_url={self.base_url!r})"
+
+    async def get_balance(self) -> int:
+        """Return the number of messages left on the account."""
+        text = await self._request(
+            "GET", BALANCE_PATH, {"key": self._api_key}, idempotent=True
+        )
+        stripped = text.strip()
+        if stripped.lstrip("-").isdigit():
+            balance = int(stripped)
+            if balance >= 0:
+                return balance
+        if stripped.startswith("{"):
+            # Errors come as the usual JSON envelope; an answer that is JSON
+            # but not an error is still not a balance.
+            _check_envelope(_decode_envelope(stripped))
+        raise SmsOfficeResponseError(
+            f"The balance answer is not a number of messages: {_excerpt(stripped)}"
+        )
+
+    async def get_message_status(
+        self, destination: str, reference: str
+    ) -> DeliveryStatus:
+        """Return the status of the message `reference` at `destination`."""
+        number = normalise_number(destination)
+        check_reference(reference)
+        text = await self._request(
+            "GET",
+            STATUS_PATH,
+            {"key": self._api_key, "destination": number, "reference": reference},
+            idempotent=True,
+        )
+        output = _check_envelope(_decode_envelope(text))
+        raw = output.get("Status") if isinstance(output, Mapping) else None
+        status = DeliveryStatus.parse(raw) if isinstance(raw, str) else None
+        if status is None:
+            raise SmsOfficeResponseError(
+                f"The status answer has no known status: {_excerpt(text)}"
+            )
+        return status
+
+    async def send(
+        self,
+        destinations: Iterable[str] | str,
+        content: str,
+        sender: str,
+        *,
+        urgent: bool = False,
+        flash: bool = False,
+        reference: str | None = None,
+        scheduled_at: datetime | None = None,
+        allow_partial: bool = False,
+    ) -> SendResult:
+        """Send `content` to `destinations`; return what the gateway accepted.
+
+        Every input is checked before any request. Invalid numbers fail the
+        call, unless `allow_partial` is set and at least one number is valid:
+        then they are reported in the result's `invalid`.
+        """
+        numbers = check_numbers(
+            [destinations] if isinstance(destinations, str) else destinations
+        )
+        if not numbers.valid or (numbers.invalid and not allow_partial):
+            raise InvalidNumberError(numbers.invalid or ["(no number)"])
+        check_sender(sender)
+        check_content(content)
+        reference = (
+            check_reference(reference) if reference is not None else new_reference()
+        )
+        when = check_schedule(scheduled_at) if scheduled_at is not None else None
+        form = {
+            "key": self._api_key,
+            "destination": ",".join(numbers.valid),
+            "sender": sender,
+            "content": content,
+            "reference": reference,
+            "urgent": "true" if urgent else "false",
+            "contentType": str(CONTENT_TYPE_FLASH if flash else CONTENT_TYPE_TEXT),
+        }
+        if when is not None:
+            form["scheduledAt"] = str(when)
+        text = await self._request("POST", SEND_PATH, form, idempotent=False)
+        envelope = _decode_envelope(text)
+        _check_envelope(envelope)
+        estimate = estimate_parts(content)
+        return SendResult(
+            reference=reference,
+            destinations=numbers.valid,
+            invalid=numbers.invalid,
+            encoding=estimate.encoding,
+            characters=estimate.characters,
+            parts=estimate.parts,
+            credits=estimate.parts * len(numbers.valid),
+            scheduled_at=when,
+            gateway_message=str(envelope.get("Message") or ""),
+        )
+
+    async def _request(
+        self, method: str, path: str, params: dict[str, str], *, idempotent: bool
+    ) -> str:
+        """Make one call, retrying only where a repeat cannot send twice.
+
+        Retried: the gateway's -100 "temporary delay" (nothing was accepted),
+        failures to connect at all, and, for reads, any connection failure.
+        Never retried: a send that may have reached the gateway.
+        """
+        attempt = 0
+        while True:
+            try:
+                text = await self._request_once(
+                    method, path, params, idempotent=idempotent
+                )
+                _raise_if_temporary(text)
+            except (SmsOfficeTemporaryError, SmsOfficeConnectionError) as err:
+                retriable = (
+                    isinstance(err, SmsOfficeTemporaryError) or not err.maybe_sent
+                )
+                if not retriable or attempt >= self._retries:
+                    raise
+                attempt += 1
+                delay = self._retry_delay * 2 ** (attempt - 1)
+                _LOGGER.debug("Retrying %s %s in %.1f s: %s", method, path, delay, err)
+                await asyncio.sleep(delay)
+            else:
+                return text
+
+    async def _request_once(
+        self, method: str, path: str, params: dict[str, str], *, idempotent: bool
+    ) -> str:
+        url = self.base_url + path
+        _LOGGER.debug("%s %s", method, path)
+        kwargs: dict[str, Any] = (
+            {"data": params} if method == "POST" else {"params": params}
+        )
+        try:
+            async with self._session.request(
+                method, url, timeout=self._timeout, allow_redirects=False, **kwargs
+            ) as response:
+                body = await response.read()
+                status = response.status
+        except aiohttp.ClientConnectorError as err:
+            # The connection was never made: the request cannot have arrived.
+            raise SmsOfficeConnectionError(
+                f"Cannot connect to {self._host}: {type(err).__name__}",
+                maybe_sent=False,
+            ) from None
+        except TimeoutError:
+            raise SmsOfficeConnectionError(
+                f"No answer from {self._host} in time", maybe_sent=not idempotent
+            ) from None
+        except aiohttp.ClientError as err:
+            raise SmsOfficeConnectionError(
+                f"Connection to {self._host} failed: {type(err).__name__}",
+                maybe_sent=not idempotent,
+            ) from None
+        text = body.decode("utf-8", errors="replace")
+        if status != 200:
+            raise SmsOfficeResponseError(
+                f"The gateway answered HTTP {status}: {_excerpt(text)}"
+            )
+        return text
+
+    @property
+    def _host(self) -> str:
+        return self.base_url.split("://", 1)[-1]
+
+
+def _raise_if_temporary(text: str) -> None:
+    """Raise `SmsOfficeTemporaryError` when the answer is the -100 code."""
+    try:
+        envelope = _decode_envelope(text)
+    except SmsOfficeError:
+        return
+    if _error_code(envelope) == -100:
+        raise error_for_code(-100, str(envelope.get("Message") or ""))
+
+
+def _decode_envelope(text: str) -> dict[str, Any]:
+    """Read the `{"Success", "Message", "Output", "ErrorCode"}` answer."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise SmsOfficeResponseError(
+            f"The gateway's answer is not JSON: {_excerpt(text)}"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("Success"), bool):
+        raise SmsOfficeResponseError(
+            f"The gateway's answer has no Success field: {_excerpt(text)}"
+        )
+    return data
+
+
+def _error_code(envelope: Mapping[str, Any]) -> int | None:
+    """Return the error code at the top level, else inside Output; None if absent."""
+    for holder in (envelope, envelope.get("Output")):
+        if isinstance(holder, Mapping):
+            code = holder.get("ErrorCode")
+            if isinstance(code, int) and not isinstance(code, bool):
+                return code
+            if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+                return int(code)
+    return None
+
+
+def _check_envelope(envelope: Mapping[str, Any]) -> Any:
+    """Return the envelope's Output, or raise the error it carries."""
+    code = _error_code(envelope)
+    message = str(envelope.get("Message") or "")
+    if envelope["Success"] and code in (None, 0):
+        return envelope.get("Output")
+    if code in (None, 0):
+        raise SmsOfficeResponseError(
+            f"The gateway refused without an error code: {message or 'no message'}"
+        )
+    raise error_for_code(code, message)
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    """Return the start of an answer, on one line, for an error text."""
+    flat = " ".join(text.split())
+    if not flat:
+        return "(empty)"
+    return flat if len(flat) <= limit else flat[:limit] + "…"

@@ -1,0 +1,75 @@
+"""Phone numbers as Georgians type them, turned into what the gateway wants.
+
+The gateway wants international numbers without `+` or `00`
+(`995555123456`). People type `+995 555 12 34 56`, `00995555123456`,
+`555123456`, `555 12-34-56` or `0555123456`; national forms are read as
+Georgian. Numbers with an extension, and numbers that cannot exist, are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+import re
+
+import phonenumbers
+
+from .errors import InvalidNumberError
+
+DEFAULT_REGION = "GE"
+_ALREADY_NORMALISED = re.compile(r"995[0-9]{9}")
+_DIGITS_ONLY = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class NumberCheck:
+    """Inputs split into usable numbers (normalised, in order, once each) and refused ones."""
+
+    valid: list[str]
+    invalid: list[str]
+
+
+def _parse(raw: str) -> str | None:
+    """Return `raw` normalised, or None when it is not a usable number."""
+    text = raw.strip()
+    if _ALREADY_NORMALISED.fullmatch(text):
+        return text
+    # A Georgian number written internationally without + or 00: 995XXXXXXXXX
+    # with separators. Read it as international rather than as a national number.
+    digits = re.sub(r"[\s().-]", "", text)
+    if (
+        _DIGITS_ONLY.fullmatch(digits)
+        and digits.startswith("995")
+        and len(digits) == 12
+    ):
+        text = "+" + digits
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if number.extension or not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def check_numbers(raw_numbers: Iterable[str]) -> NumberCheck:
+    """Normalise each input; keep each usable number once, in the order given."""
+    valid: list[str] = []
+    seen: set[str] = set()
+    invalid: list[str] = []
+    for raw in raw_numbers:
+        normalised = _parse(raw) if isinstance(raw, str) else None
+        if normalised is None:
+            invalid.append(str(raw))
+        elif normalised not in seen:
+            seen.add(normalised)
+            valid.append(normalised)
+    return NumberCheck(valid, invalid)
+
+
+def normalise_number(raw: str) -> str:
+    """Return one number normalised, or raise `InvalidNumberError`."""
+    normalised = _parse(raw)
+    if normalised is None:
+        raise InvalidNumberError([raw])
+    return normalised

@@ -1,0 +1,369 @@
+"""Config flow: the account, re-authentication, reconfiguration, options, recipients."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import hashlib
+from typing import Any
+
+from homeassistant.components import webhook
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .client import (
+    DEFAULT_BASE_URL,
+    InvalidNumberError,
+    InvalidSenderError,
+    SmsOfficeApiAccessDisabledError,
+    SmsOfficeAuthenticationError,
+    SmsOfficeClient,
+    SmsOfficeConnectionError,
+    SmsOfficeError,
+    check_sender,
+    normalise_number,
+)
+from .const import (
+    CONF_ACCEPT_FOREIGN,
+    CONF_API_KEY,
+    CONF_BALANCE_INTERVAL,
+    CONF_BASE_URL,
+    CONF_FLASH,
+    CONF_LOW_BALANCE,
+    CONF_NUMBER,
+    CONF_SENDER,
+    CONF_STATUS_POLLING,
+    CONF_URGENT,
+    CONF_WEBHOOK_ID,
+    DEFAULT_ACCEPT_FOREIGN,
+    DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_FLASH,
+    DEFAULT_LOW_BALANCE,
+    DEFAULT_URGENT,
+    DOMAIN,
+    LOGGER,
+    MAX_BALANCE_INTERVAL,
+    MIN_BALANCE_INTERVAL,
+    SECTION_ADVANCED,
+    SUBENTRY_RECIPIENT,
+)
+from .webhook import internet_reachable, webhook_url
+
+PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+TEXT = TextSelector()
+URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+PHONE = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
+
+
+def account_id(api_key: str) -> str:
+    """Return the entry's unique id: a hash of the key, never the key itself."""
+    return hashlib.sha256(api_key.strip().encode()).hexdigest()
+
+
+async def _check_account(
+    hass: HomeAssistant, api_key: str, base_url: str
+) -> str | None:
+    """Check the key live with getBalance; return a form error key, or None."""
+    client = SmsOfficeClient(async_get_clientsession(hass), api_key, base_url=base_url)
+    try:
+        await client.get_balance()
+    except SmsOfficeApiAccessDisabledError:
+        return "api_access_disabled"
+    except SmsOfficeAuthenticationError:
+        return "invalid_auth"
+    except SmsOfficeConnectionError:
+        return "cannot_connect"
+    except SmsOfficeError:
+        return "invalid_response"
+    except Exception:  # noqa: BLE001 - the form must show an error, not crash
+        LOGGER.exception("Unexpected error checking the API key")
+        return "unknown"
+    return None
+
+
+def _check_sender(sender: str, errors: dict[str, str]) -> None:
+    try:
+        check_sender(sender)
+    except InvalidSenderError:
+        errors[CONF_SENDER] = "invalid_sender"
+
+
+def _account_schema(*, with_key: bool) -> vol.Schema:
+    fields: dict[Any, Any] = {}
+    if with_key:
+        fields[vol.Required(CONF_API_KEY)] = PASSWORD
+    fields[vol.Required(CONF_SENDER)] = TEXT
+    fields[vol.Required(SECTION_ADVANCED)] = section(
+        vol.Schema({vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): URL}),
+        {"collapsed": True},
+    )
+    return vol.Schema(fields)
+
+
+class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up an smsoffice.ge account."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SmsOfficeOptionsFlow:
+        """Return the options flow."""
+        return SmsOfficeOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Recipients are saved under the entry."""
+        return {SUBENTRY_RECIPIENT: RecipientSubentryFlow}
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the API key and sender, and check the key live."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input[CONF_API_KEY].strip()
+            base_url = user_input[SECTION_ADVANCED][CONF_BASE_URL].strip().rstrip("/")
+            await self.async_set_unique_id(account_id(api_key))
+            self._abort_if_unique_id_configured()
+            _check_sender(user_input[CONF_SENDER], errors)
+            if not errors and (
+                error := await _check_account(self.hass, api_key, base_url)
+            ):
+                errors["base"] = error
+            if not errors:
+                data = {
+                    CONF_API_KEY: api_key,
+                    CONF_SENDER: user_input[CONF_SENDER],
+                    CONF_BASE_URL: base_url,
+                    CONF_WEBHOOK_ID: webhook.async_generate_id(),
+                }
+                reachable = internet_reachable(self.hass)
+                url, _ = webhook_url(self.hass, data)
+                return self.async_create_entry(
+                    title=f"SMS Office {user_input[CONF_SENDER]}",
+                    data=data,
+                    options={
+                        CONF_URGENT: DEFAULT_URGENT,
+                        CONF_FLASH: DEFAULT_FLASH,
+                        CONF_LOW_BALANCE: DEFAULT_LOW_BALANCE,
+                        CONF_BALANCE_INTERVAL: DEFAULT_BALANCE_INTERVAL,
+                        CONF_STATUS_POLLING: not reachable,
+                        CONF_ACCEPT_FOREIGN: DEFAULT_ACCEPT_FOREIGN,
+                    },
+                    description="webhook_reachable" if reachable else "webhook_unreachable",
+                    description_placeholders={"webhook_url": url},
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                _account_schema(with_key=True), user_input
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start re-authentication: the gateway rejected the key."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new API key."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input[CONF_API_KEY].strip()
+            if self._key_used_elsewhere(entry, api_key):
+                return self.async_abort(reason="already_configured")
+            if error := await _check_account(
+                self.hass, api_key, entry.data[CONF_BASE_URL]
+            ):
+                errors["base"] = error
+            else:
+                return self._update_entry(
+                    entry, {**entry.data, CONF_API_KEY: api_key}, "reauth_successful"
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_API_KEY): PASSWORD}),
+            errors=errors,
+            description_placeholders={"title": entry.title},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the key, the sender or the gateway's address."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input[CONF_API_KEY].strip()
+            base_url = user_input[SECTION_ADVANCED][CONF_BASE_URL].strip().rstrip("/")
+            if self._key_used_elsewhere(entry, api_key):
+                return self.async_abort(reason="already_configured")
+            _check_sender(user_input[CONF_SENDER], errors)
+            if not errors and (
+                error := await _check_account(self.hass, api_key, base_url)
+            ):
+                errors["base"] = error
+            if not errors:
+                data = {
+                    **entry.data,
+                    CONF_API_KEY: api_key,
+                    CONF_SENDER: user_input[CONF_SENDER],
+                    CONF_BASE_URL: base_url,
+                }
+                return self._update_entry(entry, data, "reconfigure_successful")
+        suggested = user_input or {
+            CONF_API_KEY: entry.data[CONF_API_KEY],
+            CONF_SENDER: entry.data[CONF_SENDER],
+            SECTION_ADVANCED: {CONF_BASE_URL: entry.data[CONF_BASE_URL]},
+        }
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                _account_schema(with_key=True), suggested
+            ),
+            errors=errors,
+        )
+
+    def _key_used_elsewhere(self, entry: ConfigEntry, api_key: str) -> bool:
+        """Return whether another entry already uses this key."""
+        unique_id = account_id(api_key)
+        return any(
+            other.unique_id == unique_id
+            for other in self._async_current_entries(include_ignore=False)
+            if other.entry_id != entry.entry_id
+        )
+
+    def _update_entry(
+        self, entry: ConfigEntry, data: dict[str, Any], reason: str
+    ) -> ConfigFlowResult:
+        """Save new data (the update listener reloads the entry) and finish."""
+        self.hass.config_entries.async_update_entry(
+            entry, data=data, unique_id=account_id(data[CONF_API_KEY])
+        )
+        return self.async_abort(reason=reason)
+
+
+class SmsOfficeOptionsFlow(OptionsFlow):
+    """Defaults for sending, the low-balance threshold and polling."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the options, and the callback URL to paste in the profile."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        url, reachable = webhook_url(self.hass, self.config_entry.data)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_URGENT, default=DEFAULT_URGENT): bool,
+                vol.Required(CONF_FLASH, default=DEFAULT_FLASH): bool,
+                vol.Required(
+                    CONF_LOW_BALANCE, default=DEFAULT_LOW_BALANCE
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=100000, step=1, mode=NumberSelectorMode.BOX
+                    )
+                ),
+                vol.Required(
+                    CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=MIN_BALANCE_INTERVAL,
+                        max=MAX_BALANCE_INTERVAL,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="min",
+                    )
+                ),
+                vol.Required(CONF_STATUS_POLLING, default=not reachable): bool,
+                vol.Required(CONF_ACCEPT_FOREIGN, default=DEFAULT_ACCEPT_FOREIGN): bool,
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, options),
+            description_placeholders={"webhook_url": url},
+        )
+
+
+class RecipientSubentryFlow(ConfigSubentryFlow):
+    """A saved recipient: a name and a number, with its own notify entity."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a recipient."""
+        return await self._async_step_recipient("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Edit a recipient."""
+        return await self._async_step_recipient("reconfigure", user_input)
+
+    async def _async_step_recipient(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        errors: dict[str, str] = {}
+        editing = self._get_reconfigure_subentry() if step_id == "reconfigure" else None
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            if not name:
+                errors[CONF_NAME] = "invalid_name"
+            try:
+                number = normalise_number(user_input[CONF_NUMBER])
+            except InvalidNumberError:
+                errors[CONF_NUMBER] = "invalid_number"
+            if not errors:
+                entry = self._get_entry()
+                if any(
+                    sub.unique_id == number
+                    for sub in entry.subentries.values()
+                    if editing is None or sub.subentry_id != editing.subentry_id
+                ):
+                    return self.async_abort(reason="already_configured")
+                data = {CONF_NAME: name, CONF_NUMBER: number}
+                if editing is None:
+                    return self.async_create_entry(
+                        title=name, data=data, unique_id=number
+                    )
+                return self.async_update_and_abort(
+                    entry, editing, title=name, data=data, unique_id=number
+                )
+        suggested = user_input or (dict(editing.data) if editing else None)
+        schema = vol.Schema(
+            {vol.Required(CONF_NAME): TEXT, vol.Required(CONF_NUMBER): PHONE}
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )

@@ -1,0 +1,46 @@
+"""Constants of the SMS Office integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "smsoffice"
+LOGGER = logging.getLogger(__package__)
+
+CONF_API_KEY: Final = "api_key"
+CONF_SENDER: Final = "sender"
+CONF_BASE_URL: Final = "base_url"
+CONF_WEBHOOK_ID: Final = "webhook_id"
+CONF_CLOUDHOOK_URL: Final = "cloudhook_url"
+CONF_NUMBER: Final = "number"
+SECTION_ADVANCED: Final = "advanced"
+
+# Options.
+CONF_URGENT: Final = "urgent"
+CONF_FLASH: Final = "flash"
+CONF_LOW_BALANCE: Final = "low_balance_threshold"
+CONF_BALANCE_INTERVAL: Final = "balance_interval"
+CONF_STATUS_POLLING: Final = "status_polling"
+CONF_ACCEPT_FOREIGN: Final = "accept_foreign_reports"
+
+DEFAULT_URGENT: Final = False
+DEFAULT_FLASH: Final = False
+DEFAULT_LOW_BALANCE: Final = 50
+DEFAULT_BALANCE_INTERVAL: Final = 30  # minutes
+DEFAULT_ACCEPT_FOREIGN: Final = False
+MIN_BALANCE_INTERVAL: Final = 5
+MAX_BALANCE_INTERVAL: Final = 1440
+
+SUBENTRY_RECIPIENT: Final = "recipient"
+
+EVENT_DELIVERY_STATUS: Final = "smsoffice_delivery_status"
+SIGNAL_DELIVERY_REPORT: Final = "smsoffice_delivery_report_{entry_id}"
+
+ISSUE_LOW_BALANCE: Final = "low_balance_{entry_id}"
+
+# Status polling for installations the internet cannot reach.
+STATUS_POLL_FIRST: Final = timedelta(seconds=30)
+STATUS_POLL_MAX: Final = timedelta(minutes=30)
+STATUS_POLL_GIVE_UP: Final = timedelta(hours=72)

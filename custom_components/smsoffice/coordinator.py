@@ -1,0 +1,108 @@
+"""Runtime data of an entry and the balance coordinator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .client import SmsOfficeAuthenticationError, SmsOfficeClient, SmsOfficeError
+from .const import (
+    CONF_BALANCE_INTERVAL,
+    CONF_LOW_BALANCE,
+    DEFAULT_BALANCE_INTERVAL,
+    DEFAULT_LOW_BALANCE,
+    DOMAIN,
+    ISSUE_LOW_BALANCE,
+    LOGGER,
+)
+
+if TYPE_CHECKING:
+    from .delivery import DeliveryReports
+    from .outbox import Outbox
+
+type SmsOfficeConfigEntry = ConfigEntry[SmsOfficeData]
+
+
+@dataclass(slots=True)
+class SmsOfficeData:
+    """What a loaded entry holds."""
+
+    client: SmsOfficeClient
+    balance: BalanceCoordinator
+    outbox: Outbox
+    delivery: DeliveryReports
+
+
+class BalanceCoordinator(DataUpdateCoordinator[int]):
+    """Polls the number of messages left on the account."""
+
+    config_entry: SmsOfficeConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: SmsOfficeConfigEntry, client: SmsOfficeClient
+    ) -> None:
+        """Poll at the interval the options set."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name="SMS Office balance",
+            update_interval=timedelta(
+                minutes=entry.options.get(
+                    CONF_BALANCE_INTERVAL, DEFAULT_BALANCE_INTERVAL
+                )
+            ),
+        )
+        self.client = client
+
+    async def _async_update_data(self) -> int:
+        """Fetch the balance; a rejected key starts re-authentication."""
+        try:
+            balance = await self.client.get_balance()
+        except SmsOfficeAuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="auth_failed",
+                translation_placeholders={"code": str(err.code)},
+            ) from err
+        except SmsOfficeError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="balance_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.update_low_balance_issue(balance)
+        return balance
+
+    def update_low_balance_issue(self, balance: int | None) -> None:
+        """Raise the low-balance repair issue below the threshold, clear it above.
+
+        `None` means the gateway refused a send for lack of balance.
+        """
+        threshold = int(
+            self.config_entry.options.get(CONF_LOW_BALANCE, DEFAULT_LOW_BALANCE)
+        )
+        issue_id = ISSUE_LOW_BALANCE.format(entry_id=self.config_entry.entry_id)
+        if balance is None or balance < threshold:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="low_balance",
+                translation_placeholders={
+                    "title": self.config_entry.title,
+                    "balance": "0" if balance is None else str(balance),
+                    "threshold": str(threshold),
+                },
+            )
+        else:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)

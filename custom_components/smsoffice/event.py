@@ -1,0 +1,57 @@
+"""The delivery event entity: one event per delivery report."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .client import DeliveryStatus
+from .const import SIGNAL_DELIVERY_REPORT
+from .coordinator import SmsOfficeConfigEntry
+from .delivery import DeliveryReport
+from .entity import SmsOfficeEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SmsOfficeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the delivery event entity."""
+    async_add_entities([DeliveryEventEntity(entry)])
+
+
+class DeliveryEventEntity(SmsOfficeEntity, EventEntity):
+    """Fires when a message's delivery status changes."""
+
+    _attr_translation_key = "delivery"
+    _attr_event_types = [status.value for status in DeliveryStatus]  # noqa: RUF012
+
+    def __init__(self, entry: SmsOfficeConfigEntry) -> None:
+        """Listen to the entry's reports."""
+        super().__init__(entry, "delivery")
+        self._signal = SIGNAL_DELIVERY_REPORT.format(entry_id=entry.entry_id)
+
+    async def async_added_to_hass(self) -> None:
+        """Subscribe to reports."""
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, self._signal, self._async_report)
+        )
+
+    @callback
+    def _async_report(self, report: DeliveryReport) -> None:
+        self._trigger_event(
+            report.status.value,
+            {
+                "reference": report.reference,
+                "destination": report.destination,
+                "reason": report.reason,
+                "timestamp": report.timestamp.isoformat() if report.timestamp else None,
+                "operator": report.operator,
+            },
+        )
+        self.async_write_ha_state()

@@ -1,0 +1,196 @@
+"""Actions: `send_sms`, `estimate` and `get_message_status`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .client import (
+    InvalidNumberError,
+    SmsOfficeError,
+    SmsOfficeValidationError,
+    check_content,
+    check_numbers,
+    check_reference,
+    estimate_parts,
+)
+from .const import DOMAIN
+from .delivery import DeliveryReport
+from .sending import (
+    async_send,
+    gateway_error,
+    resolve_entry,
+    resolve_recipients,
+    validation_error,
+)
+
+SERVICE_SEND_SMS = "send_sms"
+SERVICE_ESTIMATE = "estimate"
+SERVICE_GET_MESSAGE_STATUS = "get_message_status"
+
+ATTR_CONFIG_ENTRY_ID = "config_entry_id"
+ATTR_RECIPIENTS = "recipients"
+ATTR_MESSAGE = "message"
+ATTR_SENDER = "sender"
+ATTR_URGENT = "urgent"
+ATTR_FLASH = "flash"
+ATTR_SCHEDULE = "schedule"
+ATTR_REFERENCE = "reference"
+ATTR_SKIP_INVALID = "skip_invalid"
+ATTR_DESTINATIONS = "destinations"
+
+_RECIPIENTS = vol.All(cv.ensure_list, [cv.string], vol.Length(min=1))
+
+SEND_SMS_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_RECIPIENTS): _RECIPIENTS,
+        vol.Required(ATTR_MESSAGE): cv.string,
+        vol.Optional(ATTR_SENDER): cv.string,
+        vol.Optional(ATTR_URGENT): cv.boolean,
+        vol.Optional(ATTR_FLASH): cv.boolean,
+        vol.Optional(ATTR_SCHEDULE): cv.datetime,
+        vol.Optional(ATTR_REFERENCE): cv.string,
+        vol.Optional(ATTR_SKIP_INVALID, default=False): cv.boolean,
+    }
+)
+ESTIMATE_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_MESSAGE): cv.string,
+        vol.Optional(ATTR_RECIPIENTS): _RECIPIENTS,
+    }
+)
+GET_MESSAGE_STATUS_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_REFERENCE): cv.string,
+        vol.Required(ATTR_DESTINATIONS): _RECIPIENTS,
+    }
+)
+
+
+def as_aware(when: datetime) -> datetime:
+    """Read a time without a zone as Home Assistant's local time."""
+    if when.tzinfo is None:
+        return when.replace(tzinfo=dt_util.get_default_time_zone())
+    return when
+
+
+async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
+    entry = resolve_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    schedule = call.data.get(ATTR_SCHEDULE)
+    result = await async_send(
+        call.hass,
+        entry,
+        call.data[ATTR_RECIPIENTS],
+        call.data[ATTR_MESSAGE],
+        sender=call.data.get(ATTR_SENDER),
+        urgent=call.data.get(ATTR_URGENT),
+        flash=call.data.get(ATTR_FLASH),
+        scheduled_at=as_aware(schedule) if schedule else None,
+        reference=call.data.get(ATTR_REFERENCE),
+        allow_partial=call.data[ATTR_SKIP_INVALID],
+    )
+    response: dict[str, Any] = {
+        "reference": result.reference,
+        "recipients": result.destinations,
+        "rejected": result.invalid,
+        "encoding": result.encoding.value,
+        "characters": result.characters,
+        "parts": result.parts,
+        "credits": result.credits,
+        "status": "scheduled" if result.scheduled_at else "accepted",
+        "scheduled_at": (
+            dt_util.utc_from_timestamp(result.scheduled_at).isoformat()
+            if result.scheduled_at
+            else None
+        ),
+    }
+    return response
+
+
+async def _async_estimate(call: ServiceCall) -> ServiceResponse:
+    message: str = call.data[ATTR_MESSAGE]
+    recipients = 1
+    try:
+        check_content(message)
+        if targets := call.data.get(ATTR_RECIPIENTS):
+            entry = resolve_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+            numbers = check_numbers(resolve_recipients(entry, targets))
+            if numbers.invalid:
+                raise InvalidNumberError(numbers.invalid)
+            recipients = len(numbers.valid)
+    except SmsOfficeValidationError as err:
+        raise validation_error(err) from err
+    estimate = estimate_parts(message)
+    return {
+        "encoding": estimate.encoding.value,
+        "characters": estimate.characters,
+        "parts": estimate.parts,
+        "per_part": estimate.per_part,
+        "recipients": recipients,
+        "credits": estimate.parts * recipients,
+    }
+
+
+async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:
+    entry = resolve_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    reference: str = call.data[ATTR_REFERENCE]
+    data = entry.runtime_data
+    try:
+        check_reference(reference)
+        numbers = check_numbers(resolve_recipients(entry, call.data[ATTR_DESTINATIONS]))
+        if numbers.invalid:
+            raise InvalidNumberError(numbers.invalid)
+    except SmsOfficeValidationError as err:
+        raise validation_error(err) from err
+    statuses: list[dict[str, Any]] = []
+    for destination in numbers.valid:
+        try:
+            status = await data.client.get_message_status(destination, reference)
+        except SmsOfficeError as err:
+            raise gateway_error(call.hass, entry, err) from err
+        data.delivery.async_handle(
+            DeliveryReport(reference, destination, status), source="poll"
+        )
+        statuses.append({"destination": destination, "status": status.value})
+    response: dict[str, Any] = {"reference": reference, "statuses": statuses}
+    return response
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (once, for every entry)."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SEND_SMS,
+        _async_send_sms,
+        schema=SEND_SMS_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ESTIMATE,
+        _async_estimate,
+        schema=ESTIMATE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_MESSAGE_STATUS,
+        _async_get_message_status,
+        schema=GET_MESSAGE_STATUS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )

@@ -1,0 +1,144 @@
+"""The webhook that receives smsoffice.ge's delivery callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from homeassistant.components import cloud, webhook
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.network import NoURLAvailableError, get_url
+
+from .client import MAX_REFERENCE_LENGTH, DeliveryStatus
+from .const import CONF_CLOUDHOOK_URL, CONF_WEBHOOK_ID, DOMAIN, LOGGER
+from .coordinator import SmsOfficeConfigEntry
+from .delivery import DeliveryReport
+
+GEORGIA = ZoneInfo("Asia/Tbilisi")
+MAX_BODY_BYTES = 4096
+TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
+_FIELDS = ("reference", "status", "reason", "destination", "timestamp", "operator")
+
+
+class MalformedCallbackError(ValueError):
+    """A callback that cannot be a delivery report."""
+
+
+def webhook_url(hass: HomeAssistant, data: Mapping[str, Any]) -> tuple[str, bool]:
+    """Return the callback URL to paste in the profile, and whether the internet reaches it."""
+    if cloudhook := data.get(CONF_CLOUDHOOK_URL):
+        return str(cloudhook), True
+    path = webhook.async_generate_path(data[CONF_WEBHOOK_ID])
+    try:
+        return get_url(hass, allow_internal=False, allow_cloud=False) + path, True
+    except NoURLAvailableError:
+        pass
+    try:
+        return get_url(hass, allow_cloud=False) + path, False
+    except NoURLAvailableError:
+        return path, False
+
+
+def internet_reachable(hass: HomeAssistant) -> bool:
+    """Return whether smsoffice.ge could call back: an external URL or Home Assistant Cloud."""
+    if cloud.async_active_subscription(hass):
+        return True
+    try:
+        get_url(hass, allow_internal=False, allow_cloud=False)
+    except NoURLAvailableError:
+        return False
+    return True
+
+
+def async_register_webhook(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> None:
+    """Register the entry's webhook; it is removed when the entry unloads."""
+    webhook_id = entry.data[CONF_WEBHOOK_ID]
+
+    async def handle(
+        hass: HomeAssistant, webhook_id: str, request: web.Request
+    ) -> web.Response:
+        return await handle_callback(entry, request)
+
+    webhook.async_register(
+        hass,
+        DOMAIN,
+        f"SMS Office delivery reports ({entry.title})",
+        webhook_id,
+        handle,
+        local_only=False,
+        allowed_methods=("GET", "POST"),
+    )
+    entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))
+
+
+async def handle_callback(
+    entry: SmsOfficeConfigEntry, request: web.Request
+) -> web.Response:
+    """Answer one callback: OK for every well-formed one, 400 for anything else."""
+    try:
+        params = await _read_params(request)
+        report = parse_report(params)
+    except MalformedCallbackError as err:
+        LOGGER.debug("Refused a delivery callback: %s", err)
+        return web.Response(status=HTTPStatus.BAD_REQUEST, text=str(err))
+    except Exception:  # noqa: BLE001 - whatever arrives, the caller gets an answer
+        LOGGER.exception("Unexpected error reading a delivery callback")
+        return web.Response(status=HTTPStatus.BAD_REQUEST, text="unreadable callback")
+    if entry.state is not entry.state.LOADED:
+        # Removed or unloading while reports still arrive: acknowledge, do nothing.
+        return web.Response(text="OK")
+    entry.runtime_data.delivery.async_handle(report, source="webhook")
+    return web.Response(text="OK")
+
+
+async def _read_params(request: web.Request) -> dict[str, str]:
+    """Return the callback's parameters: the query, and for POST the form."""
+    if len(request.query_string) > MAX_BODY_BYTES:
+        raise MalformedCallbackError("query too long")
+    params: dict[str, str] = {}
+    for key, value in request.query.items():
+        params.setdefault(key.lower(), value)
+    if request.method == "POST":
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            raise MalformedCallbackError("body too large")
+        body = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            raise MalformedCallbackError("body too large")
+        if body:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise MalformedCallbackError("body is not UTF-8") from err
+            for key, value in parse_qsl(text, keep_blank_values=True):
+                params.setdefault(key.lower(), value)
+    return params
+
+
+def parse_report(params: Mapping[str, str]) -> DeliveryReport:
+    """Check a callback's parameters and turn them into a report."""
+    reference = params.get("reference", "").strip()
+    if not reference or len(reference) > MAX_REFERENCE_LENGTH:
+        raise MalformedCallbackError("missing or invalid reference")
+    destination = params.get("destination", "").strip().lstrip("+")
+    if not destination.isdigit() or not 6 <= len(destination) <= 15:
+        raise MalformedCallbackError("missing or invalid destination")
+    status = DeliveryStatus.parse(params.get("status", ""))
+    if status is None:
+        raise MalformedCallbackError("missing or unknown status")
+    raw_time = params.get("timestamp", "").strip()
+    timestamp: datetime | None = None
+    if raw_time:
+        try:
+            timestamp = datetime.strptime(raw_time, TIMESTAMP_FORMAT).replace(
+                tzinfo=GEORGIA
+            )
+        except ValueError as err:
+            raise MalformedCallbackError("invalid timestamp") from err
+    reason = params.get("reason", "").strip()[:200]
+    operator = params.get("operator", "").strip()[:20]
+    return DeliveryReport(reference, destination, status, reason, timestamp, operator)
