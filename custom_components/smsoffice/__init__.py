@@ -5,17 +5,11 @@ from __future__ import annotations
 from homeassistant.components import cloud
 from homeassistant.const import CONF_NAME, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, discovery
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .client import (
-    DEFAULT_BASE_URL,
-    SmsOfficeAuthenticationError,
-    SmsOfficeClient,
-    SmsOfficeError,
-)
+from .client import DEFAULT_BASE_URL, SmsOfficeClient
 from .const import CONF_API_KEY, CONF_BASE_URL, CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import BalanceCoordinator, SmsOfficeConfigEntry, SmsOfficeData
 from .delivery import DeliveryReports
@@ -45,21 +39,8 @@ def create_client(hass: HomeAssistant, data: dict[str, str]) -> SmsOfficeClient:
 async def async_setup_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> bool:
     """Check the key, then start polling, the outbox and the webhook."""
     client = create_client(hass, dict(entry.data))
-    try:
-        await client.get_balance()
-    except SmsOfficeAuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN,
-            translation_key="auth_failed",
-            translation_placeholders={"code": str(err.code)},
-        ) from err
-    except SmsOfficeError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="setup_failed",
-            translation_placeholders={"error": str(err)},
-        ) from err
-
+    # The first poll checks the key: a rejected key starts re-authentication,
+    # an unreachable gateway retries the setup later.
     balance = BalanceCoordinator(hass, entry, client)
     await balance.async_config_entry_first_refresh()
     outbox = Outbox(hass, entry.entry_id)

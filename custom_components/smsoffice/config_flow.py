@@ -172,7 +172,9 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_STATUS_POLLING: not reachable,
                         CONF_ACCEPT_FOREIGN: DEFAULT_ACCEPT_FOREIGN,
                     },
-                    description="webhook_reachable" if reachable else "webhook_unreachable",
+                    description="webhook_reachable"
+                    if reachable
+                    else "webhook_unreachable",
                     description_placeholders={"webhook_url": url},
                 )
         return self.async_show_form(

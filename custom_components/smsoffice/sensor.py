@@ -31,7 +31,6 @@ SENSORS: tuple[SmsOfficeSensorEntityDescription, ...] = (
     SmsOfficeSensorEntityDescription(
         key="balance",
         translation_key="balance",
-        native_unit_of_measurement="messages",
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda balance: balance,
     ),

@@ -1,0 +1,109 @@
+"""Shared fixtures: a fake smsoffice.ge on loopback and a configured entry."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.smsoffice.config_flow import account_id
+from custom_components.smsoffice.const import (
+    CONF_ACCEPT_FOREIGN,
+    CONF_API_KEY,
+    CONF_BALANCE_INTERVAL,
+    CONF_BASE_URL,
+    CONF_FLASH,
+    CONF_LOW_BALANCE,
+    CONF_NUMBER,
+    CONF_SENDER,
+    CONF_STATUS_POLLING,
+    CONF_URGENT,
+    CONF_WEBHOOK_ID,
+    DOMAIN,
+    SUBENTRY_RECIPIENT,
+)
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from tests.fake_smsoffice import FakeSmsOffice
+
+API_KEY = "test-api-key"
+SENDER = "HomeAlarm"
+WEBHOOK_ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+MOTHER = "995555123456"
+GUARD = "995577654321"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load the integration from custom_components/."""
+
+
+@pytest.fixture(autouse=True)
+def loopback_sockets(socket_enabled: None) -> None:
+    """Allow sockets: the harness still lets them connect to 127.0.0.1 only."""
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[FakeSmsOffice]:
+    """Run a fake smsoffice.ge on loopback."""
+    fake = FakeSmsOffice(api_keys=[API_KEY], senders=["smsoffice", SENDER], slow_seconds=3)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def options() -> dict[str, Any]:
+    """Options of the entry (tests may change them before setup)."""
+    return {
+        CONF_URGENT: False,
+        CONF_FLASH: False,
+        CONF_LOW_BALANCE: 50,
+        CONF_BALANCE_INTERVAL: 30,
+        CONF_STATUS_POLLING: False,
+        CONF_ACCEPT_FOREIGN: False,
+    }
+
+
+@pytest.fixture
+def config_entry(gateway: FakeSmsOffice, options: dict[str, Any]) -> MockConfigEntry:
+    """An entry for the fake gateway with two saved recipients."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"SMS Office {SENDER}",
+        unique_id=account_id(API_KEY),
+        data={
+            CONF_API_KEY: API_KEY,
+            CONF_SENDER: SENDER,
+            CONF_BASE_URL: gateway.url,
+            CONF_WEBHOOK_ID: WEBHOOK_ID,
+        },
+        options=options,
+        subentries_data=[
+            ConfigSubentryData(
+                data={"name": "Mother", CONF_NUMBER: MOTHER},
+                subentry_type=SUBENTRY_RECIPIENT,
+                title="Mother",
+                unique_id=MOTHER,
+            ),
+            ConfigSubentryData(
+                data={"name": "Night guard", CONF_NUMBER: GUARD},
+                subentry_type=SUBENTRY_RECIPIENT,
+                title="Night guard",
+                unique_id=GUARD,
+            ),
+        ],
+    )
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The entry, set up."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry
