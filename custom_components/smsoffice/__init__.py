@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from homeassistant.components import cloud
 from homeassistant.const import CONF_NAME, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, discovery
@@ -84,6 +83,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -
 async def async_remove_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> None:
     """Remove the outbox and any cloudhook when the entry is deleted."""
     await Outbox(hass, entry.entry_id).async_remove()
+    if "cloud" not in hass.config.components:
+        return
+    # Imported only when loaded: it pulls in much of Home Assistant.
+    from homeassistant.components import cloud  # noqa: PLC0415
+
     if cloud.async_active_subscription(hass):
         try:
             await cloud.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
