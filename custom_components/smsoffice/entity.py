@@ -25,6 +25,7 @@ class SmsOfficeEntity(Entity):
     """An entity of an SMS Office entry."""
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
 
     def __init__(self, entry: SmsOfficeConfigEntry, key: str) -> None:
         """Name the entity by its entry and key."""
