@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 import aiohttp
 from aiohttp import web
 
-from custom_components.smsoffice.client.segments import estimate_parts
+from ._segments import estimate_parts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
