@@ -12,9 +12,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 import json
 import logging
+import re
 from typing import Any, Final
+from urllib.parse import quote, quote_plus
 
 import aiohttp
+from yarl import URL
 
 from .errors import (
     InvalidNumberError,
@@ -43,6 +46,10 @@ BALANCE_PATH: Final = "/api/getBalance"
 STATUS_PATH: Final = "/api/v2/getMessageStatus/"
 CONTENT_TYPE_TEXT: Final = 1
 CONTENT_TYPE_FLASH: Final = 2
+# An integer in ASCII digits only: str.isdigit() also accepts "²" or "٣", which
+# int() then refuses or reads as a number nobody meant.
+_INTEGER: Final = re.compile(r"-?[0-9]+")
+_MASK: Final = "***"
 
 
 class SmsOfficeClient:
@@ -76,14 +83,14 @@ class SmsOfficeClient:
             "GET", BALANCE_PATH, {"key": self._api_key}, idempotent=True
         )
         stripped = text.strip()
-        if stripped.lstrip("-").isdigit():
+        if _INTEGER.fullmatch(stripped):
             balance = int(stripped)
             if balance >= 0:
                 return balance
         if stripped.startswith("{"):
             # Errors come as the usual JSON envelope; an answer that is JSON
             # but not an error is still not a balance.
-            _check_envelope(_decode_envelope(stripped))
+            _check_envelope(self._envelope(stripped))
         raise SmsOfficeResponseError(
             f"The balance answer is not a number of messages: {_excerpt(stripped)}"
         )
@@ -100,7 +107,7 @@ class SmsOfficeClient:
             {"key": self._api_key, "destination": number, "reference": reference},
             idempotent=True,
         )
-        output = _check_envelope(_decode_envelope(text))
+        output = _check_envelope(self._envelope(text))
         raw = output.get("Status") if isinstance(output, Mapping) else None
         status = DeliveryStatus.parse(raw) if isinstance(raw, str) else None
         if status is None:
@@ -150,7 +157,7 @@ class SmsOfficeClient:
         if when is not None:
             form["scheduledAt"] = str(when)
         text = await self._request("POST", SEND_PATH, form, idempotent=False)
-        envelope = _decode_envelope(text)
+        envelope = self._envelope(text)
         _check_envelope(envelope)
         estimate = estimate_parts(content)
         return SendResult(
@@ -180,7 +187,7 @@ class SmsOfficeClient:
                 text = await self._request_once(
                     method, path, params, idempotent=idempotent
                 )
-                _raise_if_temporary(text)
+                _raise_if_temporary(self._envelope_or_none(text))
             except (SmsOfficeTemporaryError, SmsOfficeConnectionError) as err:
                 retriable = (
                     isinstance(err, SmsOfficeTemporaryError) or not err.maybe_sent
@@ -223,7 +230,7 @@ class SmsOfficeClient:
                 f"Connection to {self._host} failed: {type(err).__name__}",
                 maybe_sent=not idempotent,
             ) from None
-        text = body.decode("utf-8", errors="replace")
+        text = self._masked(body.decode("utf-8", errors="replace"))
         if status != 200:
             raise SmsOfficeResponseError(
                 f"The gateway answered HTTP {status}: {_excerpt(text)}"
@@ -234,14 +241,44 @@ class SmsOfficeClient:
     def _host(self) -> str:
         return self.base_url.split("://", 1)[-1]
 
+    def _masked(self, text: str) -> str:
+        """Return `text` with the key masked, as given or as a URL or JSON quotes it.
 
-def _raise_if_temporary(text: str) -> None:
-    """Raise `SmsOfficeTemporaryError` when the answer is the -100 code."""
-    try:
+        Answers are quoted in error texts and log lines; a page that echoes the
+        request (an error page showing the URL, a message repeating the
+        parameters) must not carry the key there.
+        """
+        if not self._api_key:
+            return text
+        forms = {
+            self._api_key,
+            quote(self._api_key, safe=""),
+            quote_plus(self._api_key),
+            URL.build(query={"k": self._api_key}).raw_query_string[2:],
+            json.dumps(self._api_key)[1:-1],
+        }
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, _MASK)
+        return text
+
+    def _envelope(self, text: str) -> dict[str, Any]:
+        """Decode the answer's envelope, with the key masked in its Message too."""
         envelope = _decode_envelope(text)
-    except SmsOfficeError:
-        return
-    if _error_code(envelope) == -100:
+        if envelope.get("Message"):
+            envelope["Message"] = self._masked(str(envelope["Message"]))
+        return envelope
+
+    def _envelope_or_none(self, text: str) -> dict[str, Any] | None:
+        """Decode the envelope; None when the answer is not one (a balance...)."""
+        try:
+            return self._envelope(text)
+        except SmsOfficeError:
+            return None
+
+
+def _raise_if_temporary(envelope: Mapping[str, Any] | None) -> None:
+    """Raise `SmsOfficeTemporaryError` when the answer is the -100 code."""
+    if envelope is not None and _error_code(envelope) == -100:
         raise error_for_code(-100, str(envelope.get("Message") or ""))
 
 
@@ -267,7 +304,7 @@ def _error_code(envelope: Mapping[str, Any]) -> int | None:
             code = holder.get("ErrorCode")
             if isinstance(code, int) and not isinstance(code, bool):
                 return code
-            if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+            if isinstance(code, str) and _INTEGER.fullmatch(code.strip()):
                 return int(code)
     return None
 

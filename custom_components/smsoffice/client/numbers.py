@@ -3,7 +3,8 @@
 The gateway wants international numbers without `+` or `00`
 (`995555123456`). People type `+995 555 12 34 56`, `00995555123456`,
 `555123456`, `555 12-34-56` or `0555123456`; national forms are read as
-Georgian. Numbers with an extension, and numbers that cannot exist, are refused.
+Georgian. Numbers with an extension or a letter, and numbers that cannot exist,
+are refused.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def _parse(raw: str) -> str | None:
     text = raw.strip()
     if _ALREADY_NORMALISED.fullmatch(text):
         return text
+    if any(char.isalpha() for char in text):
+        # phonenumbers reads letters as keypad digits ("555 1O 2O 3O" becomes
+        # 555 16 26 36) and drops trailing ones: a typo must not reach a stranger.
+        # Extensions ("ext. 12", "x 7") are refused either way.
+        return None
     # A Georgian number written internationally without + or 00: 995XXXXXXXXX
     # with separators. Read it as international rather than as a national number.
     digits = re.sub(r"[\s().-]", "", text)
