@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -24,8 +26,6 @@ from custom_components.smsoffice.const import (
     DOMAIN,
     SUBENTRY_RECIPIENT,
 )
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant
 from tests.fake_smsoffice import FakeSmsOffice
 
 API_KEY = "test-api-key"

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.notify import NotifyEntity
+from homeassistant.components.notify import NotifyEntity, NotifyEntityFeature
 from homeassistant.components.notify.const import ATTR_DATA, ATTR_TARGET, ATTR_TITLE
 from homeassistant.components.notify.legacy import BaseNotificationService
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 import voluptuous as vol
 
 from .const import CONF_NUMBER, DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import SmsOfficeConfigEntry
-from .entity import SmsOfficeEntity
+from .entity import SmsOfficeEntity, device_info
 from .sending import async_send
 from .services import as_aware
 
@@ -46,22 +47,58 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a notify entity for each saved recipient."""
+    # The recipients' devices hang off the service device: make sure it exists.
+    service = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **device_info(entry)
+    )
     for subentry_id, subentry in entry.subentries.items():
         if subentry.subentry_type == SUBENTRY_RECIPIENT:
             async_add_entities(
-                [RecipientNotifyEntity(entry, subentry)], config_subentry_id=subentry_id
+                [RecipientNotifyEntity(entry, subentry, service.id)],
+                config_subentry_id=subentry_id,
             )
 
 
 class RecipientNotifyEntity(SmsOfficeEntity, NotifyEntity):
     """Sends SMS to one saved recipient."""
 
-    def __init__(self, entry: SmsOfficeConfigEntry, subentry: ConfigSubentry) -> None:
-        """Serve the recipient `subentry`."""
+    # Lets the `notify.send_message` form offer the title field.
+    _attr_supported_features = NotifyEntityFeature.TITLE
+
+    def __init__(
+        self,
+        entry: SmsOfficeConfigEntry,
+        subentry: ConfigSubentry,
+        service_device_id: str,
+    ) -> None:
+        """Serve the recipient `subentry`, under the account's service device."""
         super().__init__(entry, f"recipient_{subentry.subentry_id}")
         self._entry = entry
         self._number: str = subentry.data[CONF_NUMBER]
-        self._attr_name = subentry.data[CONF_NAME]
+        self._service_device_id = service_device_id
+        # A device per recipient, as a device belongs to one subentry (newer
+        # Home Assistant releases move a device shared by several subentries,
+        # and its entities with it). The entity takes the device's name:
+        # `notify.<entry title> <recipient name>`.
+        self._attr_name = None
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")},
+            name=f"{entry.title} {subentry.data[CONF_NAME]}",
+            manufacturer="smsoffice.ge",
+            model="SMS recipient",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Show the recipient's device under the account's service device."""
+        await super().async_added_to_hass()
+        registry = dr.async_get(self.hass)
+        device_id = self.registry_entry.device_id if self.registry_entry else None
+        device = registry.async_get(device_id) if device_id else None
+        if device and device.via_device_id != self._service_device_id:
+            registry.async_update_device(
+                device.id, via_device_id=self._service_device_id
+            )
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Send the message (a title goes before it)."""

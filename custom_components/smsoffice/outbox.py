@@ -2,21 +2,27 @@
 
 Delivery reports are matched against it, and its statuses only move forward:
 a late "pending" never overwrites "delivered". Bounded by count and age.
+
+Changes are written a little later, in one batch. The records are copied in
+the event loop when written: on Home Assistant releases where a `Store` calls
+its data function from a worker thread, the loop could change them meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 import time
 from typing import Any, TypedDict
 
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 
 from .client import DeliveryStatus, SendResult
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 
 STORAGE_VERSION = 1
 MAX_RECORDS = 20_000
@@ -38,6 +44,7 @@ class OutboxRecord:
     polls: int = 0
     foreign: bool = False  # a report for a message sent elsewhere on the account
     given_up: bool = False  # polled until the age limit without a final status
+    maybe_sent: bool = False  # the send failed in a way that may have sent it
 
     @property
     def settled(self) -> bool:
@@ -46,12 +53,31 @@ class OutboxRecord:
         return status is not None and status.is_final
 
 
+_FIELDS = tuple(field.name for field in fields(OutboxRecord))
+
+
 class _StoredOutbox(TypedDict):
     records: list[dict[str, Any]]
 
 
 def _key(reference: str, destination: str) -> str:
     return f"{reference}\x1f{destination}"
+
+
+def _as_dict(record: OutboxRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in _FIELDS}
+
+
+def _from_dict(raw: Any) -> OutboxRecord | None:
+    """Read one stored record; None when it is not one (skipped, not fatal)."""
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("reference"), str)
+        or not isinstance(raw.get("destination"), str)
+        or not isinstance(raw.get("sent_at"), int | float)
+    ):
+        return None
+    return OutboxRecord(**{k: v for k, v in raw.items() if k in _FIELDS})
 
 
 class Outbox:
@@ -66,30 +92,57 @@ class Outbox:
         max_age: timedelta = MAX_AGE,
     ) -> None:
         """Keep at most `max_records`, none older than `max_age`."""
+        self._hass = hass
         self._store: Store[_StoredOutbox] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.outbox.{entry_id}", private=True
         )
         self._records: dict[str, OutboxRecord] = {}
         self._max_records = max_records
         self._max_age = max_age.total_seconds()
+        self._cancel_save: CALLBACK_TYPE | None = None
+        self._cancel_final_write: CALLBACK_TYPE | None = None
+        self._save_job = HassJob(self._async_delayed_save, "smsoffice outbox save")
 
     async def async_load(self) -> None:
         """Read the records saved before a restart."""
         stored = await self._store.async_load()
-        for raw in stored["records"] if stored else []:
-            record = OutboxRecord(**raw)
+        raw_records = stored.get("records") if isinstance(stored, dict) else None
+        skipped = 0
+        for raw in raw_records if isinstance(raw_records, list) else []:
+            record = _from_dict(raw)
+            if record is None:
+                skipped += 1
+                continue
             self._records[_key(record.reference, record.destination)] = record
+        if skipped:
+            LOGGER.warning("Skipped %d unreadable records of the outbox", skipped)
         self._prune()
 
     def add_sent(
         self, result: SendResult, now: float | None = None
     ) -> list[OutboxRecord]:
         """Record an accepted message at each of its destinations."""
+        return self.add(result.reference, result.destinations, now)
+
+    def add(
+        self,
+        reference: str,
+        destinations: Iterable[str],
+        now: float | None = None,
+        *,
+        maybe_sent: bool = False,
+    ) -> list[OutboxRecord]:
+        """Record a message at each destination; `maybe_sent` if not confirmed."""
         sent_at = time.time() if now is None else now
         added = []
-        for destination in result.destinations:
-            record = OutboxRecord(result.reference, destination, sent_at)
-            self._records[_key(result.reference, destination)] = record
+        for destination in destinations:
+            key = _key(reference, destination)
+            # A fresh record goes to the end: the count bound drops the oldest.
+            self._records.pop(key, None)
+            record = OutboxRecord(
+                reference, destination, sent_at, maybe_sent=maybe_sent
+            )
+            self._records[key] = record
             added.append(record)
         self._prune(sent_at)
         self._schedule_save()
@@ -109,6 +162,10 @@ class Outbox:
     def for_reference(self, reference: str) -> list[OutboxRecord]:
         """Return every destination's record of a reference."""
         return [r for r in self._records.values() if r.reference == reference]
+
+    def has_reference(self, reference: str) -> bool:
+        """Return whether a message with this reference is recorded."""
+        return any(r.reference == reference for r in self._records.values())
 
     def advance(
         self, record: OutboxRecord, status: DeliveryStatus, reason: str
@@ -146,18 +203,45 @@ class Outbox:
         return len(self._records)
 
     async def async_save_now(self) -> None:
-        """Write the records now (on unload)."""
+        """Write the records now (on unload), cancelling a pending save."""
+        self._cancel_pending_save()
         await self._store.async_save(self._data())
 
     async def async_remove(self) -> None:
         """Delete the saved records (the entry is removed)."""
+        self._cancel_pending_save()
         await self._store.async_remove()
 
+    @callback
     def _schedule_save(self) -> None:
-        self._store.async_delay_save(self._data, SAVE_DELAY)
+        """Save within `SAVE_DELAY` seconds of the first unsaved change."""
+        if self._cancel_save is None:
+            self._cancel_save = async_call_later(self._hass, SAVE_DELAY, self._save_job)
+        if self._cancel_final_write is None:
+            self._cancel_final_write = self._hass.bus.async_listen_once(
+                EVENT_HOMEASSISTANT_FINAL_WRITE, self._async_final_write
+            )
+
+    @callback
+    def _cancel_pending_save(self) -> None:
+        if self._cancel_save is not None:
+            self._cancel_save()
+            self._cancel_save = None
+        if self._cancel_final_write is not None:
+            self._cancel_final_write()
+            self._cancel_final_write = None
+
+    async def _async_delayed_save(self, _now: datetime) -> None:
+        self._cancel_save = None
+        await self.async_save_now()
+
+    async def _async_final_write(self, _event: Event) -> None:
+        self._cancel_final_write = None  # a fired listener is already gone
+        await self.async_save_now()
 
     def _data(self) -> _StoredOutbox:
-        return {"records": [asdict(record) for record in self._records.values()]}
+        """Copy the records (in the event loop) for the store to write."""
+        return {"records": [_as_dict(record) for record in self._records.values()]}
 
     def _prune(self, now: float | None = None) -> None:
         """Drop records older than the age limit, then the oldest over the count."""

@@ -3,17 +3,24 @@
 Every failure becomes a translated error raised to the caller: invalid input as
 `ServiceValidationError`, gateway refusals and outages as `HomeAssistantError`.
 A rejected key starts re-authentication; a balance too low raises the repair issue.
+
+A send is never repeated here. When it fails in a way that may have sent it
+(no answer in time, an answer that cannot be read), the message is recorded in
+the outbox as maybe sent and the error names its reference, so that a delivery
+report or a status check can still settle it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Literal
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
 
 from .client import (
     InvalidContentError,
@@ -33,6 +40,9 @@ from .client import (
     SmsOfficeSenderError,
     SmsOfficeTemporaryError,
     SmsOfficeValidationError,
+    check_numbers,
+    check_reference,
+    new_reference,
 )
 from .const import (
     CONF_FLASH,
@@ -46,8 +56,8 @@ from .const import (
 )
 from .coordinator import SmsOfficeConfigEntry
 
-# Gateway refusals and outages, most specific first: (error type, translation key).
-_GATEWAY_ERRORS: tuple[tuple[type[SmsOfficeError], str], ...] = (
+# Gateway refusals, most specific first: (error type, translation key).
+_GATEWAY_ERRORS: tuple[tuple[type[SmsOfficeApiError], str], ...] = (
     (SmsOfficeApiAccessDisabledError, "api_access_disabled"),
     (SmsOfficeAuthenticationError, "auth_failed"),
     (SmsOfficeBalanceError, "balance_too_low"),
@@ -55,9 +65,10 @@ _GATEWAY_ERRORS: tuple[tuple[type[SmsOfficeError], str], ...] = (
     (SmsOfficeRecipientError, "recipients_rejected"),
     (SmsOfficeContentError, "content_rejected"),
     (SmsOfficeTemporaryError, "gateway_busy"),
-    (SmsOfficeResponseError, "invalid_response"),
     (SmsOfficeApiError, "gateway_error"),
 )
+
+type Operation = Literal["send", "status"]
 
 
 def resolve_entry(hass: HomeAssistant, entry_id: str | None) -> SmsOfficeConfigEntry:
@@ -95,7 +106,7 @@ def resolve_recipients(
         if subentry.subentry_type == SUBENTRY_RECIPIENT:
             number = subentry.data[CONF_NUMBER]
             by_name[subentry.subentry_id] = number
-            by_name[str(subentry.data[CONF_NAME]).casefold()] = number
+            by_name[str(subentry.data[CONF_NAME]).strip().casefold()] = number
     return [
         by_name.get(target) or by_name.get(target.strip().casefold()) or target
         for target in targets
@@ -123,27 +134,78 @@ def validation_error(err: SmsOfficeValidationError) -> ServiceValidationError:
 
 
 def gateway_error(
-    hass: HomeAssistant, entry: SmsOfficeConfigEntry, err: SmsOfficeError
+    hass: HomeAssistant,
+    entry: SmsOfficeConfigEntry,
+    err: SmsOfficeError,
+    *,
+    operation: Operation = "send",
+    reference: str = "",
 ) -> HomeAssistantError:
-    """Return the translated error for a refusal or outage, acting on it first."""
-    if isinstance(err, SmsOfficeConnectionError):
+    """Return the translated error for a refusal or outage, acting on it first.
+
+    A rejected key starts re-authentication; a balance too low raises the
+    repair issue. For a send, an outage that may have sent the message names
+    its `reference`.
+    """
+    if isinstance(err, SmsOfficeConnectionError | SmsOfficeResponseError):
+        if operation == "status":
+            key = "status_failed"
+        elif isinstance(err, SmsOfficeResponseError):
+            key = "invalid_response"
+        else:
+            key = "maybe_sent" if err.maybe_sent else "cannot_connect"
         return HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key="maybe_sent" if err.maybe_sent else "cannot_connect",
-            translation_placeholders={"error": str(err)},
+            translation_key=key,
+            translation_placeholders={"error": str(err), "reference": reference},
         )
     if isinstance(err, SmsOfficeAuthenticationError):
         entry.async_start_reauth(hass)
     elif isinstance(err, SmsOfficeBalanceError):
         entry.runtime_data.balance.update_low_balance_issue(None)
-    key = next(key for kind, key in _GATEWAY_ERRORS if isinstance(err, kind))
-    code = err.code if isinstance(err, SmsOfficeApiError) else 0
-    message = err.gateway_message if isinstance(err, SmsOfficeApiError) else str(err)
+    if isinstance(err, SmsOfficeApiError):
+        key = next(key for kind, key in _GATEWAY_ERRORS if isinstance(err, kind))
+        code, message = str(err.code), err.gateway_message
+    else:  # an error family this module does not know yet
+        key, code, message = "gateway_error", "-", str(err)
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key=key,
-        translation_placeholders={"code": str(code), "message": message or "-"},
+        translation_placeholders={"code": code, "message": message or "-"},
     )
+
+
+def _checked_reference(entry: SmsOfficeConfigEntry, reference: str | None) -> str:
+    """Return the caller's reference if valid and unused, else a new one."""
+    if reference is None:
+        return new_reference()
+    try:
+        check_reference(reference)
+    except SmsOfficeValidationError as err:
+        raise validation_error(err) from err
+    if entry.runtime_data.outbox.has_reference(reference):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="reference_in_use",
+            translation_placeholders={"reference": reference},
+        )
+    return reference
+
+
+def _checked_schedule(scheduled_at: datetime | None) -> None:
+    """Refuse a time that has passed, naming it in local time."""
+    if scheduled_at is None or scheduled_at.tzinfo is None:
+        return  # the client refuses a naive time
+    if scheduled_at <= dt_util.utcnow():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="schedule_in_past",
+            translation_placeholders={
+                "schedule": dt_util.as_local(scheduled_at).isoformat(
+                    sep=" ", timespec="seconds"
+                )
+            },
+        )
 
 
 async def async_send(
@@ -162,9 +224,12 @@ async def async_send(
     """Send one message; record it in the outbox; raise translated errors."""
     data = entry.runtime_data
     options = entry.options
+    reference = _checked_reference(entry, reference)
+    _checked_schedule(scheduled_at)
+    numbers = resolve_recipients(entry, recipients)
     try:
         result = await data.client.send(
-            resolve_recipients(entry, recipients),
+            numbers,
             message,
             sender or entry.data[CONF_SENDER],
             urgent=options.get(CONF_URGENT, DEFAULT_URGENT)
@@ -178,8 +243,22 @@ async def async_send(
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
     except SmsOfficeError as err:
-        raise gateway_error(hass, entry, err) from err
+        if isinstance(err, SmsOfficeResponseError) or (
+            isinstance(err, SmsOfficeConnectionError) and err.maybe_sent
+        ):
+            # The gateway may have accepted it: keep it, so that its delivery
+            # report is matched and a status check can settle it.
+            records = data.outbox.add(
+                reference, check_numbers(numbers).valid, maybe_sent=True
+            )
+            data.delivery.async_track_sent(records)
+        raise gateway_error(hass, entry, err, reference=reference) from err
     records = data.outbox.add_sent(result)
     data.delivery.async_track_sent(records)
-    await data.balance.async_request_refresh()
+    # The balance changed; read it without making the caller wait for it.
+    entry.async_create_background_task(
+        hass,
+        data.balance.async_request_refresh(),
+        f"{DOMAIN} balance after sending {result.reference}",
+    )
     return result

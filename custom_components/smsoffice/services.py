@@ -161,7 +161,7 @@ async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:
         try:
             status = await data.client.get_message_status(destination, reference)
         except SmsOfficeError as err:
-            raise gateway_error(call.hass, entry, err) from err
+            raise gateway_error(call.hass, entry, err, operation="status") from err
         data.delivery.async_handle(
             DeliveryReport(reference, destination, status), source="poll"
         )

@@ -1,0 +1,325 @@
+"""Notify: an entity per saved recipient, and the legacy `notify.<name>` action."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any
+
+from homeassistant.components.notify import (
+    ATTR_MESSAGE,
+    ATTR_TITLE,
+    DOMAIN as NOTIFY_DOMAIN,
+    SERVICE_SEND_MESSAGE,
+    NotifyEntityFeature,
+)
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.smsoffice.const import CONF_FLASH, CONF_URGENT, DOMAIN
+from custom_components.smsoffice.notify import async_get_service
+from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
+from tests.fake_smsoffice import FakeSmsOffice
+
+MOTHER_ENTITY = "notify.sms_office_homealarm_mother"
+GUARD_ENTITY = "notify.sms_office_homealarm_night_guard"
+LEGACY = "sms_office_homealarm"
+
+
+def sends(gateway: FakeSmsOffice) -> list[dict[str, str]]:
+    """Return the forms of the send requests, checking how they were made."""
+    forms = []
+    for request in gateway.requests_to("send"):
+        assert (request.method, request.path) == ("POST", "/api/v2/send/")
+        assert request.raw_query_string == ""
+        assert request.form["key"] == API_KEY
+        forms.append(request.form)
+    return forms
+
+
+async def notify_entity(hass: HomeAssistant, entity_id: str, **data: Any) -> None:
+    """Call `notify.send_message` for one entity."""
+    await hass.services.async_call(
+        NOTIFY_DOMAIN,
+        SERVICE_SEND_MESSAGE,
+        {ATTR_ENTITY_ID: entity_id, **data},
+        blocking=True,
+    )
+
+
+async def notify_legacy(hass: HomeAssistant, **data: Any) -> None:
+    """Call the legacy `notify.<entry name>` action."""
+    await hass.services.async_call(NOTIFY_DOMAIN, LEGACY, data, blocking=True)
+
+
+# ------------------------------------------------------------------ entities
+
+
+async def test_an_entity_per_recipient(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    registry = er.async_get(hass)
+    entities = {
+        entity.entity_id: entity
+        for entity in er.async_entries_for_config_entry(registry, loaded_entry.entry_id)
+        if entity.domain == NOTIFY_DOMAIN
+    }
+    assert set(entities) == {MOTHER_ENTITY, GUARD_ENTITY}
+    by_number = {
+        subentry.data["number"]: subentry.subentry_id
+        for subentry in loaded_entry.subentries.values()
+    }
+    assert entities[MOTHER_ENTITY].config_subentry_id == by_number[MOTHER]
+    assert entities[GUARD_ENTITY].config_subentry_id == by_number[GUARD]
+    state = hass.states.get(MOTHER_ENTITY)
+    assert state is not None
+    assert state.state == STATE_UNKNOWN
+    assert state.attributes[ATTR_SUPPORTED_FEATURES] == NotifyEntityFeature.TITLE
+    assert state.attributes["friendly_name"] == "SMS Office HomeAlarm Mother"
+
+    # Each recipient has its own device, under the account's service device.
+    devices = dr.async_get(hass)
+    balance = registry.async_get("sensor.sms_office_homealarm_balance")
+    assert balance is not None
+    service = devices.async_get(balance.device_id or "")
+    assert service is not None
+    assert service.identifiers == {(DOMAIN, loaded_entry.entry_id)}
+    for entity_id, number in ((MOTHER_ENTITY, MOTHER), (GUARD_ENTITY, GUARD)):
+        device_id = entities[entity_id].device_id
+        assert device_id is not None
+        device = devices.async_get(device_id)
+        assert device is not None
+        assert device.identifiers == {
+            (DOMAIN, f"{loaded_entry.entry_id}_{by_number[number]}")
+        }
+        assert device.via_device_id == service.id
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_entity_sends_to_its_recipient(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    await notify_entity(hass, MOTHER_ENTITY, **{ATTR_MESSAGE: "Alarm at home"})
+    await notify_entity(
+        hass,
+        GUARD_ENTITY,
+        **{ATTR_MESSAGE: "Front door opened", ATTR_TITLE: "Alarm"},
+    )
+
+    first, second = sends(gateway)
+    assert (first["destination"], first["content"]) == (MOTHER, "Alarm at home")
+    assert (second["destination"], second["content"]) == (
+        GUARD,
+        "Alarm\nFront door opened",
+    )
+    for form in (first, second):
+        assert form["sender"] == SENDER
+        assert (form["urgent"], form["contentType"]) == ("false", "1")
+        assert 1 <= len(form["reference"]) <= 20
+    assert first["reference"] != second["reference"]
+    outbox = loaded_entry.runtime_data.outbox
+    assert outbox.get(first["reference"], MOTHER) is not None
+    assert outbox.get(second["reference"], GUARD) is not None
+
+    state = hass.states.get(MOTHER_ENTITY)
+    assert state is not None
+    assert dt_util.parse_datetime(state.state) is not None
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+@pytest.mark.parametrize("options", [{CONF_URGENT: True, CONF_FLASH: True}])
+async def test_entity_uses_the_default_options(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    await notify_entity(hass, MOTHER_ENTITY, **{ATTR_MESSAGE: "Urgent"})
+    (form,) = sends(gateway)
+    assert (form["urgent"], form["contentType"]) == ("true", "2")
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_entity_raises_translated_errors(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    gateway.balance = 0
+    with pytest.raises(HomeAssistantError) as err:
+        await notify_entity(hass, MOTHER_ENTITY, **{ATTR_MESSAGE: "Hi"})
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "balance_too_low"
+    issue_id = f"low_balance_{loaded_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+    with pytest.raises(ServiceValidationError) as err:
+        await notify_entity(hass, MOTHER_ENTITY, **{ATTR_MESSAGE: "x" * 1001})
+    assert err.value.translation_key == "invalid_content"
+    assert len(gateway.requests_to("send")) == 1
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_a_new_recipient_gets_an_entity(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    hass.config_entries.async_add_subentry(
+        loaded_entry,
+        ConfigSubentry(
+            data=MappingProxyType({"name": "Neighbour", "number": "995599000111"}),
+            subentry_type="recipient",
+            title="Neighbour",
+            unique_id="995599000111",
+        ),
+    )
+    await hass.async_block_till_done()
+    await notify_entity(
+        hass, "notify.sms_office_homealarm_neighbour", **{ATTR_MESSAGE: "Hi"}
+    )
+    (form,) = sends(gateway)
+    assert form["destination"] == "995599000111"
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+# ---------------------------------------------------------- legacy action
+
+
+async def test_legacy_action_with_names_and_numbers(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    assert hass.services.has_service(NOTIFY_DOMAIN, LEGACY)
+    await notify_legacy(
+        hass,
+        message="Water leak",
+        title="Basement",
+        target=["mother", "Night guard", "555 11 22 33"],
+    )
+    await notify_legacy(hass, message="Single", target="+995 577 65 43 21")
+
+    first, second = sends(gateway)
+    assert first["destination"] == f"{MOTHER},{GUARD},995555112233"
+    assert first["content"] == "Basement\nWater leak"
+    assert second["destination"] == GUARD
+    assert second["content"] == "Single"
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_legacy_action_data_reaches_the_gateway(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    when = (dt_util.now() + timedelta(hours=1)).replace(microsecond=0)
+    await notify_legacy(
+        hass,
+        message="Later",
+        target=[MOTHER],
+        data={
+            "sender": "smsoffice",
+            "urgent": True,
+            "flash": True,
+            "schedule": when.isoformat(),
+            "reference": "legacy-1",
+        },
+    )
+    (form,) = sends(gateway)
+    assert form["sender"] == "smsoffice"
+    assert (form["urgent"], form["contentType"]) == ("true", "2")
+    assert form["scheduledAt"] == str(int(when.timestamp()))
+    assert form["reference"] == "legacy-1"
+    assert loaded_entry.runtime_data.outbox.get("legacy-1", MOTHER) is not None
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"message": "Hi"}, "no_target"),
+        ({"message": "Hi", "target": []}, "no_target"),
+        ({"message": "Hi", "target": ["Aunt"]}, "invalid_number"),
+        (
+            {"message": "Hi", "target": [MOTHER], "data": {"colour": "red"}},
+            "invalid_notify_data",
+        ),
+        (
+            {"message": "Hi", "target": [MOTHER], "data": {"schedule": "soon"}},
+            "invalid_notify_data",
+        ),
+        (
+            {"message": "Hi", "target": [MOTHER], "data": {"sender": "Bad sender!"}},
+            "invalid_sender",
+        ),
+    ],
+)
+async def test_legacy_action_refuses_invalid_input(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    gateway: FakeSmsOffice,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await notify_legacy(hass, **data)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    assert gateway.requests_to("send") == []
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_legacy_action_raises_gateway_errors(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    with pytest.raises(HomeAssistantError) as err:
+        await notify_legacy(
+            hass, message="Hi", target=[MOTHER], data={"sender": "NotApproved"}
+        )
+    assert err.value.translation_key == "sender_rejected"
+    assert len(gateway.requests_to("send")) == 1
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_legacy_action_follows_the_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not hass.services.has_service(NOTIFY_DOMAIN, LEGACY)
+
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.services.has_service(NOTIFY_DOMAIN, LEGACY)
+    await notify_legacy(hass, message="Back", target=["Mother"])
+    assert [form["content"] for form in sends(gateway)] == ["Back"]
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_legacy_platform_needs_its_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    assert await async_get_service(hass, {}, None) is None
+    assert await async_get_service(hass, {}, {"entry_id": "gone"}) is None
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_only_recipients_are_notify_targets(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    hass.config_entries.async_add_subentry(
+        loaded_entry,
+        ConfigSubentry(
+            data=MappingProxyType({"name": "Template", "number": "995599000222"}),
+            subentry_type="template",
+            title="Template",
+            unique_id="template",
+        ),
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("notify.sms_office_homealarm_template") is None
+    with pytest.raises(ServiceValidationError) as err:
+        await notify_legacy(hass, message="Hi", target=["Template"])
+    assert err.value.translation_key == "invalid_number"
+    assert gateway.requests_to("send") == []
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
