@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from homeassistant.const import CONF_NAME, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, discovery
+from homeassistant.helpers import (
+    config_validation as cv,
+    discovery,
+    issue_registry as ir,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .client import DEFAULT_BASE_URL, SmsOfficeClient
-from .const import CONF_API_KEY, CONF_BASE_URL, CONF_WEBHOOK_ID, DOMAIN, LOGGER
+from .const import (
+    CONF_API_KEY,
+    CONF_BASE_URL,
+    CONF_CLOUDHOOK_URL,
+    CONF_WEBHOOK_ID,
+    DOMAIN,
+    ISSUE_LOW_BALANCE,
+    LOGGER,
+)
 from .coordinator import BalanceCoordinator, SmsOfficeConfigEntry, SmsOfficeData
 from .delivery import DeliveryReports
 from .outbox import Outbox
@@ -77,13 +89,17 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.outbox.async_save_now()
+        # Raised again by the first poll if the entry is set up again.
+        ir.async_delete_issue(
+            hass, DOMAIN, ISSUE_LOW_BALANCE.format(entry_id=entry.entry_id)
+        )
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> None:
     """Remove the outbox and any cloudhook when the entry is deleted."""
     await Outbox(hass, entry.entry_id).async_remove()
-    if "cloud" not in hass.config.components:
+    if CONF_CLOUDHOOK_URL not in entry.data or "cloud" not in hass.config.components:
         return
     # Imported only when loaded: it pulls in much of Home Assistant.
     from homeassistant.components import cloud  # noqa: PLC0415
@@ -91,5 +107,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -
     if cloud.async_active_subscription(hass):
         try:
             await cloud.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
-        except cloud.CloudNotAvailable:
+        except (cloud.CloudNotAvailable, ValueError):
+            # ValueError: the cloud no longer knows the hook.
             LOGGER.debug("Cloud not available; the cloudhook was not removed")

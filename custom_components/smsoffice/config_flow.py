@@ -46,6 +46,7 @@ from .const import (
     CONF_API_KEY,
     CONF_BALANCE_INTERVAL,
     CONF_BASE_URL,
+    CONF_CLOUDHOOK_URL,
     CONF_FLASH,
     CONF_LOW_BALANCE,
     CONF_NUMBER,
@@ -65,7 +66,7 @@ from .const import (
     SECTION_ADVANCED,
     SUBENTRY_RECIPIENT,
 )
-from .webhook import internet_reachable, webhook_url
+from .webhook import webhook_url
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT = TextSelector()
@@ -99,6 +100,22 @@ async def _check_account(
     return None
 
 
+async def _async_create_cloudhook(hass: HomeAssistant, webhook_id: str) -> str | None:
+    """Return a Home Assistant Cloud webhook URL, when a subscription is active."""
+    if "cloud" not in hass.config.components:
+        return None
+    # Imported only when loaded: it pulls in much of Home Assistant.
+    from homeassistant.components import cloud  # noqa: PLC0415
+
+    if not cloud.async_active_subscription(hass):
+        return None
+    try:
+        return await cloud.async_create_cloudhook(hass, webhook_id)
+    except cloud.CloudNotAvailable:  # also CloudNotConnected
+        LOGGER.debug("Home Assistant Cloud not connected: no cloudhook was made")
+        return None
+
+
 def _check_sender(sender: str, errors: dict[str, str]) -> None:
     try:
         check_sender(sender)
@@ -106,16 +123,20 @@ def _check_sender(sender: str, errors: dict[str, str]) -> None:
         errors[CONF_SENDER] = "invalid_sender"
 
 
-def _account_schema(*, with_key: bool) -> vol.Schema:
-    fields: dict[Any, Any] = {}
-    if with_key:
-        fields[vol.Required(CONF_API_KEY)] = PASSWORD
-    fields[vol.Required(CONF_SENDER)] = TEXT
-    fields[vol.Required(SECTION_ADVANCED)] = section(
-        vol.Schema({vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): URL}),
-        {"collapsed": True},
+def _account_schema() -> vol.Schema:
+    """Return the form of the account: key, sender and, folded, the address."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_API_KEY): PASSWORD,
+            vol.Required(CONF_SENDER): TEXT,
+            vol.Required(SECTION_ADVANCED): section(
+                vol.Schema(
+                    {vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): URL}
+                ),
+                {"collapsed": True},
+            ),
+        }
     )
-    return vol.Schema(fields)
 
 
 class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -144,10 +165,11 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             api_key = user_input[CONF_API_KEY].strip()
+            sender = user_input[CONF_SENDER].strip()
             base_url = user_input[SECTION_ADVANCED][CONF_BASE_URL].strip().rstrip("/")
             await self.async_set_unique_id(account_id(api_key))
             self._abort_if_unique_id_configured()
-            _check_sender(user_input[CONF_SENDER], errors)
+            _check_sender(sender, errors)
             if not errors and (
                 error := await _check_account(self.hass, api_key, base_url)
             ):
@@ -155,14 +177,19 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 data = {
                     CONF_API_KEY: api_key,
-                    CONF_SENDER: user_input[CONF_SENDER],
+                    CONF_SENDER: sender,
                     CONF_BASE_URL: base_url,
                     CONF_WEBHOOK_ID: webhook.async_generate_id(),
                 }
-                reachable = internet_reachable(self.hass)
-                url, _ = webhook_url(self.hass, data)
+                if cloudhook := await _async_create_cloudhook(
+                    self.hass, data[CONF_WEBHOOK_ID]
+                ):
+                    data[CONF_CLOUDHOOK_URL] = cloudhook
+                # Reachable: a cloudhook or an external URL. Otherwise delivery
+                # reports cannot arrive, and statuses are polled instead.
+                url, reachable = webhook_url(self.hass, data)
                 return self.async_create_entry(
-                    title=f"SMS Office {user_input[CONF_SENDER]}",
+                    title=f"SMS Office {sender}",
                     data=data,
                     options={
                         CONF_URGENT: DEFAULT_URGENT,
@@ -180,7 +207,7 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
-                _account_schema(with_key=True), user_input
+                _account_schema(), user_input
             ),
             errors=errors,
         )
@@ -224,10 +251,11 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             api_key = user_input[CONF_API_KEY].strip()
+            sender = user_input[CONF_SENDER].strip()
             base_url = user_input[SECTION_ADVANCED][CONF_BASE_URL].strip().rstrip("/")
             if self._key_used_elsewhere(entry, api_key):
                 return self.async_abort(reason="already_configured")
-            _check_sender(user_input[CONF_SENDER], errors)
+            _check_sender(sender, errors)
             if not errors and (
                 error := await _check_account(self.hass, api_key, base_url)
             ):
@@ -236,7 +264,7 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
                 data = {
                     **entry.data,
                     CONF_API_KEY: api_key,
-                    CONF_SENDER: user_input[CONF_SENDER],
+                    CONF_SENDER: sender,
                     CONF_BASE_URL: base_url,
                 }
                 return self._update_entry(entry, data, "reconfigure_successful")
@@ -248,7 +276,7 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                _account_schema(with_key=True), suggested
+                _account_schema(), suggested
             ),
             errors=errors,
         )
@@ -265,10 +293,20 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
     def _update_entry(
         self, entry: ConfigEntry, data: dict[str, Any], reason: str
     ) -> ConfigFlowResult:
-        """Save new data (the update listener reloads the entry) and finish."""
-        self.hass.config_entries.async_update_entry(
+        """Save new data and finish; the entry reloads with it.
+
+        A loaded entry's update listener reloads it when the data changed. An
+        entry that is not loaded (its setup failed on the old key or address)
+        has no listener, and an unchanged key (API access enabled again) fires
+        none, while polling stopped when the key was rejected: reload those here.
+        """
+        # Looked at first: the listener starts reloading as soon as it is called.
+        has_listener = bool(entry.update_listeners)
+        changed = self.hass.config_entries.async_update_entry(
             entry, data=data, unique_id=account_id(data[CONF_API_KEY])
         )
+        if not (changed and has_listener):
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return self.async_abort(reason=reason)
 
 
@@ -280,7 +318,14 @@ class SmsOfficeOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Show the options, and the callback URL to paste in the profile."""
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            # Number selectors answer floats: keep whole numbers.
+            return self.async_create_entry(
+                data={
+                    **user_input,
+                    CONF_LOW_BALANCE: int(user_input[CONF_LOW_BALANCE]),
+                    CONF_BALANCE_INTERVAL: int(user_input[CONF_BALANCE_INTERVAL]),
+                }
+            )
         options = self.config_entry.options
         url, reachable = webhook_url(self.hass, self.config_entry.data)
         schema = vol.Schema(

@@ -12,7 +12,12 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .client import SmsOfficeAuthenticationError, SmsOfficeClient, SmsOfficeError
+from .client import (
+    SmsOfficeApiAccessDisabledError,
+    SmsOfficeAuthenticationError,
+    SmsOfficeClient,
+    SmsOfficeError,
+)
 from .const import (
     CONF_BALANCE_INTERVAL,
     CONF_LOW_BALANCE,
@@ -66,6 +71,10 @@ class BalanceCoordinator(DataUpdateCoordinator[int]):
         """Fetch the balance; a rejected key starts re-authentication."""
         try:
             balance = await self.client.get_balance()
+        except SmsOfficeApiAccessDisabledError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="api_access_disabled"
+            ) from err
         except SmsOfficeAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,
