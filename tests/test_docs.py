@@ -382,7 +382,7 @@ async def test_legacy_notify_example(
     await hass.async_block_till_done()  # the legacy platform loads in a task
     await _run_readme(hass, example)
     message = gateway.messages[-1]
-    # "555 12 34 56" and Mother are the same number: sent once.
+    # Both targets: a number and a saved recipient, in that order.
     assert message.destinations == ["995599112233", MOTHER]
     assert message.content == example["data"]["message"]
     assert message.urgent is True
