@@ -1,0 +1,223 @@
+"""Bulk: 10,000 recipients normalised, validated and sent in one ``send_sms``.
+
+The inputs are distinct Georgian mobile numbers written the ways people write
+them ("555 12 34 56", "+995 555 12 34 56", "0555123456", "995555123456",
+"00995 555 123 456", "995 555 12 34 56", "(555) 12-34-56", "555-12-34-56"),
+with 1 % of them broken (too short, a letter O for a zero) so that validation
+has something to refuse (``skip_invalid: true``).
+
+Measured in alternating repetitions (median of each):
+
+- baseline: ``phonenumbers.parse(x, "GE")`` + ``format_number(E164)`` alone on
+  the same inputs;
+- ``check_numbers`` alone (the integration's normalisation and validation);
+- the gateway's share: a raw aiohttp POST of the already normalised form to the
+  fake gateway (which runs standalone in its own process);
+- ours: the ``smsoffice.send_sms`` action end to end (schema, normalisation,
+  validation, the POST, the outbox).
+
+Run from the repository root: ``.venv/bin/python -m benchmarks.bulk``.
+The last line printed is ``RATIO bulk ours/phonenumbers numbers per second = ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+import itertools
+from pathlib import Path
+import sys
+import time
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+import phonenumbers
+
+from benchmarks._harness import (
+    API_KEY,
+    SENDER,
+    StallMeter,
+    add_entry,
+    blame_line,
+    fake_in_subprocess,
+    machine_line,
+    median,
+    print_table,
+    quiet_logging,
+    running_home_assistant,
+    set_up,
+    verdict,
+)
+from custom_components.smsoffice.client import check_numbers
+from custom_components.smsoffice.const import DOMAIN
+
+MESSAGE = "Water is cut off tomorrow from 10:00 to 14:00"
+SEND_PATH = "/api/v2/send/"
+TARGET_RATIO = 0.5
+
+
+def written(national: str, form: int) -> str:
+    """Return the 9-digit national number as people write it (form 0-7)."""
+    spaced = f"{national[:3]} {national[3:5]} {national[5:7]} {national[7:]}"
+    return (
+        spaced,
+        f"+995 {spaced}",
+        f"0{national}",
+        f"995{national}",
+        f"00995 {national[:3]} {national[3:6]} {national[6:]}",
+        f"995 {spaced}",
+        f"({national[:3]}) {national[3:5]}-{national[5:7]}-{national[7:]}",
+        f"{national[:3]}-{national[3:5]}-{national[5:7]}-{national[7:]}",
+    )[form % 8]
+
+
+def inputs(count: int) -> list[str]:
+    """Return ``count`` distinct numbers in mixed forms, 1 % of them broken."""
+    numbers = []
+    for index in range(count):
+        national = f"5{(index * 7919) % 100_000_000:08d}"  # distinct, shuffled
+        if index % 100 == 99:
+            broken = (national[:-1], national.replace("0", "O") + "0")[index % 2]
+            numbers.append(written(broken, index))
+        else:
+            numbers.append(written(national, index))
+    return numbers
+
+
+def phonenumbers_alone(raw_numbers: list[str]) -> int:
+    """Parse and format each input with phonenumbers only; return how many parsed."""
+    parsed = 0
+    for raw in raw_numbers:
+        try:
+            number = phonenumbers.parse(raw, "GE")
+        except phonenumbers.NumberParseException:
+            continue
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        parsed += 1
+    return parsed
+
+
+async def run(count: int, repeats: int) -> None:
+    """Run the benchmark and print its report."""
+    print(machine_line())
+    raw_numbers = inputs(count)
+    check = check_numbers(raw_numbers)
+    print(
+        f"bulk: {count:,} recipients in 8 written forms, {len(check.invalid):,} "
+        f"broken; {repeats} repetitions (after 1 warm-up); fake gateway in its "
+        "own process"
+    )
+    async with fake_in_subprocess() as url, running_home_assistant() as hass:
+        entry = add_entry(hass, url)
+        await set_up(hass, entry)
+        session = async_get_clientsession(hass)
+        serial = itertools.count()
+        sent: list[int] = []
+        stalls: list[float] = []
+        blame: Counter[str] = Counter()
+
+        async def baseline() -> None:
+            phonenumbers_alone(raw_numbers)
+
+        async def checked() -> None:
+            check_numbers(raw_numbers)
+
+        async def gateway() -> None:
+            form = {
+                "key": API_KEY,
+                "destination": ",".join(check.valid),
+                "sender": SENDER,
+                "content": MESSAGE,
+                "reference": f"rawbulk{next(serial):013d}",
+                "urgent": "false",
+                "contentType": "1",
+            }
+            async with session.post(url + SEND_PATH, data=form) as response:
+                body = await response.read()
+            assert response.status == 200
+            assert b'"Success":true' in body.replace(b" ", b"")
+
+        async def ours() -> None:
+            async with StallMeter() as stall:
+                response = await hass.services.async_call(
+                    DOMAIN,
+                    "send_sms",
+                    {
+                        "recipients": raw_numbers,
+                        "message": MESSAGE,
+                        "skip_invalid": True,
+                    },
+                    blocking=True,
+                    return_response=True,
+                )
+            assert isinstance(response, dict)
+            sent.append(len(response["recipients"]))
+            stalls.append(stall.max_lateness)
+            blame.update(stall.blame)
+
+        kinds: dict[str, Callable[[], Awaitable[None]]] = {
+            "phonenumbers parse+format alone": baseline,
+            "check_numbers alone": checked,
+            "raw POST to the gateway": gateway,
+            "ours (send_sms, end to end)": ours,
+        }
+        times: dict[str, list[float]] = {name: [] for name in kinds}
+        names = list(kinds)
+        for number in range(1 + repeats):
+            shift = number % len(names)
+            for name in names[shift:] + names[:shift]:
+                start = time.perf_counter()
+                await kinds[name]()
+                elapsed = time.perf_counter() - start
+                if number:
+                    times[name].append(elapsed)
+                await asyncio.sleep(0)
+        await hass.async_block_till_done()
+
+    report(times, count, sent[-1], stalls, blame)
+
+
+def report(
+    times: dict[str, list[float]],
+    count: int,
+    sent: int,
+    stalls: list[float],
+    blame: Counter[str],
+) -> None:
+    """Print the table, the stall and the ratio."""
+    rows = []
+    rates: dict[str, float] = {}
+    for name, values in times.items():
+        seconds = median(values)
+        rates[name] = count / seconds
+        rows.append([name, seconds * 1000, min(values) * 1000, rates[name]])
+    print_table(["step", "median ms", "best ms", "numbers/s"], rows)
+    print(
+        f"sent {sent:,} valid of {count:,} inputs per send_sms "
+        f"({count - sent:,} refused); longest event-loop stall during one "
+        f"send_sms: {max(stalls) * 1000:,.0f} ms (median {median(stalls) * 1000:,.0f} ms)"
+    )
+    ratio = rates["ours (send_sms, end to end)"] / rates[next(iter(times))]
+    print(f"stall samples (10 ms each) during send_sms: {blame_line(blame)}")
+    print(f"throughput target -> {verdict(ratio >= TARGET_RATIO)}")
+    print(
+        f"RATIO bulk ours/phonenumbers numbers per second = {ratio:.2f} "
+        f"(target >= {TARGET_RATIO})"
+    )
+
+
+def main() -> None:
+    """Parse the arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    quiet_logging()
+    asyncio.run(run(args.count, args.repeats))
+
+
+if __name__ == "__main__":
+    main()
