@@ -549,38 +549,52 @@ class FakeSmsOffice:
     # ------------------------------------------------------------- delivery
 
     def _schedule_deliveries(self, message: AcceptedMessage) -> None:
+        """Start one task per message (not per number: bulk sends stay cheap)."""
         start = time.time()
         if message.scheduled_at is not None:
             start = max(start, float(message.scheduled_at))
+        deliveries = []
         for destination in message.destinations:
             delivery = _Delivery(message.reference, destination)
             if message.reference is not None:
                 self._deliveries[message.reference, destination] = delivery
-            outcome = self._outcomes.get(destination, "delivered")
-            task = asyncio.get_running_loop().create_task(
-                self._deliver(delivery, outcome, start),
-                name=f"fake-smsoffice-delivery-{message.message_id}-{destination}",
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            deliveries.append((delivery, self._outcomes.get(destination, "delivered")))
+        task = asyncio.get_running_loop().create_task(
+            self._deliver(deliveries, start),
+            name=f"fake-smsoffice-delivery-{message.message_id}",
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, delivery: _Delivery, outcome: str, start: float) -> None:
+    async def _deliver(
+        self, deliveries: list[tuple[_Delivery, str]], start: float
+    ) -> None:
+        """Settle each destination after the delay; pending ones a delay later."""
         await asyncio.sleep(max(0.0, start + self.callback_delay - time.time()))
-        match outcome:
-            case "delivered":
+        later = []
+        for delivery, outcome in deliveries:
+            match outcome:
+                case "delivered":
+                    await self._change(delivery, "Delivered", "")
+                case "undelivered":
+                    await self._change(delivery, "Undelivered", "Absent subscriber")
+                case "expired":
+                    await self._change(delivery, "Expired", "Validity period expired")
+                case "pending":
+                    await self._change(
+                        delivery, "Pending", "Waiting for delivery report"
+                    )
+                case "pending_then_delivered":
+                    await self._change(
+                        delivery, "Pending", "Waiting for delivery report"
+                    )
+                    later.append(delivery)
+                case _:  # "unknown"
+                    await self._change(delivery, "Unknown", "Unknown status")
+        if later:
+            await asyncio.sleep(self.callback_delay)
+            for delivery in later:
                 await self._change(delivery, "Delivered", "")
-            case "undelivered":
-                await self._change(delivery, "Undelivered", "Absent subscriber")
-            case "expired":
-                await self._change(delivery, "Expired", "Validity period expired")
-            case "pending":
-                await self._change(delivery, "Pending", "Waiting for delivery report")
-            case "pending_then_delivered":
-                await self._change(delivery, "Pending", "Waiting for delivery report")
-                await asyncio.sleep(self.callback_delay)
-                await self._change(delivery, "Delivered", "")
-            case _:  # "unknown"
-                await self._change(delivery, "Unknown", "Unknown status")
 
     async def _change(self, delivery: _Delivery, status: str, reason: str) -> None:
         delivery.status = status
