@@ -1413,3 +1413,18 @@ async def test_key_echoed_by_the_gateway_is_masked(
     _assert_no_key_in_records(key, caplog.records)
     for err in errors:
         _assert_no_key_in_error(key, err)
+
+
+def test_nested_error_code_is_read_when_the_top_level_says_zero() -> None:
+    from custom_components.smsoffice.client.client import _check_envelope
+    from custom_components.smsoffice.client.errors import SmsOfficeBalanceError
+
+    envelope = {
+        "Success": False,
+        "Message": "Balance is insufficient",
+        "Output": {"ErrorCode": 20},
+        "ErrorCode": 0,
+    }
+    with pytest.raises(SmsOfficeBalanceError) as raised:
+        _check_envelope(envelope)
+    assert raised.value.code == 20

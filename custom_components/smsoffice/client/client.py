@@ -298,15 +298,22 @@ def _decode_envelope(text: str) -> dict[str, Any]:
 
 
 def _error_code(envelope: Mapping[str, Any]) -> int | None:
-    """Return the error code at the top level, else inside Output; None if absent."""
+    """Return the error code at the top level, else inside Output; None if absent.
+
+    A top-level 0 does not hide a non-zero code inside Output (one client saw
+    failures reported that way).
+    """
+    found: int | None = None
     for holder in (envelope, envelope.get("Output")):
         if isinstance(holder, Mapping):
             code = holder.get("ErrorCode")
-            if isinstance(code, int) and not isinstance(code, bool):
-                return code
             if isinstance(code, str) and _INTEGER.fullmatch(code.strip()):
-                return int(code)
-    return None
+                code = int(code)
+            if isinstance(code, int) and not isinstance(code, bool):
+                if code != 0:
+                    return code
+                found = 0
+    return found
 
 
 def _check_envelope(envelope: Mapping[str, Any]) -> Any:
