@@ -6,6 +6,7 @@ A report that matches the outbox moves it forward, fires the bus event
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING, Literal
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 
-from .client import DeliveryStatus, SmsOfficeClient, SmsOfficeError
+from .client import DeliveryStatus, SmsOfficeClient, SmsOfficeError, normalise_number
 from .const import (
     CONF_ACCEPT_FOREIGN,
     CONF_STATUS_POLLING,
@@ -33,7 +35,7 @@ from .outbox import Outbox, OutboxRecord
 if TYPE_CHECKING:
     from .coordinator import SmsOfficeConfigEntry
 
-type ReportSource = Literal["webhook", "poll", "action"]
+type ReportSource = Literal["webhook", "poll"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,21 @@ class DeliveryReport:
     reason: str = ""
     timestamp: datetime | None = None
     operator: str = ""
+
+
+def internet_reachable(hass: HomeAssistant) -> bool:
+    """Return whether smsoffice.ge could call back: an external URL or Home Assistant Cloud."""
+    if "cloud" in hass.config.components:
+        # Imported only when loaded: it pulls in much of Home Assistant.
+        from homeassistant.components import cloud  # noqa: PLC0415
+
+        if cloud.async_active_subscription(hass):
+            return True
+    try:
+        get_url(hass, allow_internal=False, allow_cloud=False)
+    except NoURLAvailableError:
+        return False
+    return True
 
 
 class DeliveryReports:
@@ -64,12 +81,18 @@ class DeliveryReports:
         self._client = client
         self._outbox = outbox
         self._cancel_poll: CALLBACK_TYPE | None = None
-        self._polling = bool(entry.options.get(CONF_STATUS_POLLING, False))
+        self._poll_task: asyncio.Task[None] | None = None
+        self._polling = False
+
+    @property
+    def polling(self) -> bool:
+        """Return whether pending messages are polled."""
+        return self._polling
 
     @callback
     def async_handle(self, report: DeliveryReport, source: ReportSource) -> bool:
         """Apply one report; return whether it was news (and so was announced)."""
-        record = self._outbox.get(report.reference, report.destination)
+        record = self._find(report.reference, report.destination)
         if record is None:
             if not self._entry.options.get(CONF_ACCEPT_FOREIGN, DEFAULT_ACCEPT_FOREIGN):
                 LOGGER.debug(
@@ -85,8 +108,8 @@ class DeliveryReports:
             EVENT_DELIVERY_STATUS,
             {
                 "config_entry_id": self._entry.entry_id,
-                "reference": report.reference,
-                "destination": report.destination,
+                "reference": record.reference,
+                "destination": record.destination,
                 "status": report.status.value,
                 "reason": report.reason,
                 "timestamp": report.timestamp.isoformat() if report.timestamp else None,
@@ -101,21 +124,44 @@ class DeliveryReports:
         )
         return True
 
+    def _find(self, reference: str, destination: str) -> OutboxRecord | None:
+        """Return the outbox record, also when the number comes in another form."""
+        if record := self._outbox.get(reference, destination):
+            return record
+        try:
+            normalised = normalise_number(destination)
+        except SmsOfficeError:
+            return None
+        if normalised == destination:
+            return None
+        return self._outbox.get(reference, normalised)
+
     # Status polling, for installations the internet cannot reach.
 
     @callback
     def async_start(self) -> Callable[[], None]:
-        """Start polling if the options ask for it; return the stop callback."""
+        """Start polling if the options ask for it; return the stop callback.
+
+        Without the option, poll when the internet cannot reach Home Assistant.
+        """
+        self._polling = bool(
+            self._entry.options.get(
+                CONF_STATUS_POLLING, not internet_reachable(self._hass)
+            )
+        )
         if self._polling:
             self.async_schedule_poll()
         return self._async_stop
 
     @callback
     def _async_stop(self) -> None:
+        self._polling = False
         if self._cancel_poll:
             self._cancel_poll()
             self._cancel_poll = None
-        self._polling = False
+        if self._poll_task:
+            self._poll_task.cancel()
+            self._poll_task = None
 
     @callback
     def async_track_sent(self, records: list[OutboxRecord]) -> None:
@@ -129,28 +175,46 @@ class DeliveryReports:
 
     @callback
     def async_schedule_poll(self) -> None:
-        """Wake up when the next record is due."""
+        """Wake up when the next record is due (unless a poll is running)."""
         if self._cancel_poll:
             self._cancel_poll()
             self._cancel_poll = None
+        if not self._polling or self._poll_task:
+            return  # the running poll schedules the next one when it ends
         now = time.time()
         due = [r.next_poll or now for r in self._outbox.unsettled()]
         if not due:
             return
         delay = max(0.0, min(due) - now)
-        self._cancel_poll = async_call_later(self._hass, delay, self._async_poll_due)
+        self._cancel_poll = async_call_later(self._hass, delay, self._async_wake_up)
 
-    async def _async_poll_due(self, _now: datetime) -> None:
+    @callback
+    def _async_wake_up(self, _now: datetime) -> None:
         self._cancel_poll = None
-        now = time.time()
-        for record in [
-            r for r in self._outbox.unsettled() if (r.next_poll or now) <= now
-        ]:
-            if not self._polling:
-                return
-            await self._async_poll_one(record, now)
-        if self._polling:
-            self.async_schedule_poll()
+        # A background task of the entry: cancelled when the entry unloads.
+        self._poll_task = self._entry.async_create_background_task(
+            self._hass,
+            self._async_poll_due(),
+            "smsoffice status poll",
+            eager_start=False,  # so the task is known before it runs
+        )
+
+    async def _async_poll_due(self) -> None:
+        try:
+            now = time.time()
+            for record in [
+                r for r in self._outbox.unsettled() if (r.next_poll or now) <= now
+            ]:
+                # Stopping cancels this task, so no report follows an unload.
+                if record.settled:
+                    continue  # a webhook report came in while we polled others
+                try:
+                    await self._async_poll_one(record, now)
+                except Exception:  # noqa: BLE001 - one bad record must not end polling
+                    LOGGER.exception("Unexpected error polling %s", record.reference)
+        finally:
+            self._poll_task = None
+        self.async_schedule_poll()
 
     async def _async_poll_one(self, record: OutboxRecord, now: float) -> None:
         if now - record.sent_at > STATUS_POLL_GIVE_UP.total_seconds():

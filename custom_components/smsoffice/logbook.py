@@ -39,6 +39,8 @@ def async_describe_events(
         )
         if data.get("reason"):
             message += f" ({data['reason']})"
-        return {LOGBOOK_ENTRY_NAME: "SMS Office", LOGBOOK_ENTRY_MESSAGE: message}
+        entry = hass.config_entries.async_get_entry(str(data.get("config_entry_id")))
+        name = entry.title if entry and entry.domain == DOMAIN else "SMS Office"
+        return {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: message}
 
     async_describe_event(DOMAIN, EVENT_DELIVERY_STATUS, describe)

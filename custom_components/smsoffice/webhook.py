@@ -5,24 +5,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from homeassistant.components import webhook
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .client import MAX_REFERENCE_LENGTH, DeliveryStatus
 from .const import CONF_CLOUDHOOK_URL, CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import SmsOfficeConfigEntry
-from .delivery import DeliveryReport
+from .delivery import DeliveryReport, internet_reachable
+
+__all__ = [
+    "MalformedCallbackError",
+    "async_register_webhook",
+    "handle_callback",
+    "internet_reachable",
+    "parse_report",
+    "webhook_url",
+]
 
 GEORGIA = ZoneInfo("Asia/Tbilisi")
 MAX_BODY_BYTES = 4096
 TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
-_FIELDS = ("reference", "status", "reason", "destination", "timestamp", "operator")
+_TIMESTAMP = re.compile(r"[0-9]{14}")
+_DESTINATION = re.compile(r"[0-9]{6,15}")
+# Reports are applied while the entry sets up (the webhook is registered
+# before the platforms) and while it is loaded; otherwise only acknowledged.
+_ACCEPTING_STATES = (ConfigEntryState.SETUP_IN_PROGRESS, ConfigEntryState.LOADED)
 
 
 class MalformedCallbackError(ValueError):
@@ -42,21 +57,6 @@ def webhook_url(hass: HomeAssistant, data: Mapping[str, Any]) -> tuple[str, bool
         return get_url(hass, allow_cloud=False) + path, False
     except NoURLAvailableError:
         return path, False
-
-
-def internet_reachable(hass: HomeAssistant) -> bool:
-    """Return whether smsoffice.ge could call back: an external URL or Home Assistant Cloud."""
-    if "cloud" in hass.config.components:
-        # Imported only when loaded: it pulls in much of Home Assistant.
-        from homeassistant.components import cloud  # noqa: PLC0415
-
-        if cloud.async_active_subscription(hass):
-            return True
-    try:
-        get_url(hass, allow_internal=False, allow_cloud=False)
-    except NoURLAvailableError:
-        return False
-    return True
 
 
 def async_register_webhook(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> None:
@@ -93,10 +93,14 @@ async def handle_callback(
     except Exception:  # noqa: BLE001 - whatever arrives, the caller gets an answer
         LOGGER.exception("Unexpected error reading a delivery callback")
         return web.Response(status=HTTPStatus.BAD_REQUEST, text="unreadable callback")
-    if entry.state is not entry.state.LOADED:
+    if entry.state not in _ACCEPTING_STATES:
         # Removed or unloading while reports still arrive: acknowledge, do nothing.
+        LOGGER.debug("Delivery callback for %s while it is not loaded", entry.title)
         return web.Response(text="OK")
-    entry.runtime_data.delivery.async_handle(report, source="webhook")
+    try:
+        entry.runtime_data.delivery.async_handle(report, source="webhook")
+    except Exception:  # noqa: BLE001 - a bug here must not become a 500 (and retries)
+        LOGGER.exception("Unexpected error applying a delivery report")
     return web.Response(text="OK")
 
 
@@ -110,9 +114,12 @@ async def _read_params(request: web.Request) -> dict[str, str]:
     if request.method == "POST":
         if (request.content_length or 0) > MAX_BODY_BYTES:
             raise MalformedCallbackError("body too large")
-        body = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
-            raise MalformedCallbackError("body too large")
+        # `read(n)` returns what has arrived so far: read until the end or the limit.
+        body = b""
+        while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise MalformedCallbackError("body too large")
         if body:
             try:
                 text = body.decode("utf-8")
@@ -128,8 +135,8 @@ def parse_report(params: Mapping[str, str]) -> DeliveryReport:
     reference = params.get("reference", "").strip()
     if not reference or len(reference) > MAX_REFERENCE_LENGTH:
         raise MalformedCallbackError("missing or invalid reference")
-    destination = params.get("destination", "").strip().lstrip("+")
-    if not destination.isdigit() or not 6 <= len(destination) <= 15:
+    destination = params.get("destination", "").strip().removeprefix("+")
+    if not _DESTINATION.fullmatch(destination):  # ASCII digits only, not "²" or "٣"
         raise MalformedCallbackError("missing or invalid destination")
     status = DeliveryStatus.parse(params.get("status", ""))
     if status is None:
@@ -137,6 +144,9 @@ def parse_report(params: Mapping[str, str]) -> DeliveryReport:
     raw_time = params.get("timestamp", "").strip()
     timestamp: datetime | None = None
     if raw_time:
+        # strptime alone takes "2025511..." (one-digit month): insist on 14 digits.
+        if not _TIMESTAMP.fullmatch(raw_time):
+            raise MalformedCallbackError("invalid timestamp")
         try:
             timestamp = datetime.strptime(raw_time, TIMESTAMP_FORMAT).replace(
                 tzinfo=GEORGIA

@@ -1,0 +1,604 @@
+"""Delivery reports by status polling, the delivery event entity and the logbook."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+from aiohttp.test_utils import TestClient
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.integration_platform import (
+    async_process_integration_platforms,
+)
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.smsoffice import logbook
+from custom_components.smsoffice.client import DeliveryStatus
+from custom_components.smsoffice.const import (
+    CONF_STATUS_POLLING,
+    DOMAIN,
+    EVENT_DELIVERY_STATUS,
+    STATUS_POLL_FIRST,
+    STATUS_POLL_GIVE_UP,
+    STATUS_POLL_MAX,
+)
+from custom_components.smsoffice.delivery import DeliveryReport
+from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
+from tests.fake_smsoffice import FakeSmsOffice
+
+WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
+EVENT_ENTITY = "event.sms_office_homealarm_delivery_report"
+REFERENCE = "alarm-0001"
+
+
+@pytest.fixture
+def options(options: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Options with status polling on, changed by an indirect parameter."""
+    options[CONF_STATUS_POLLING] = True
+    options.update(getattr(request, "param", {}))
+    return options
+
+
+@pytest.fixture
+async def entry(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, loaded_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """The loaded entry with time frozen; unloaded afterwards."""
+    # With time frozen, a retry's sleep would last until the next tick: a
+    # request that finds a closed keep-alive connection is retried at once.
+    loaded_entry.runtime_data.client._retry_delay = 0
+    yield loaded_entry
+    if loaded_entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> list[Event]:
+    """The `smsoffice_delivery_status` events fired."""
+    return async_capture_events(hass, EVENT_DELIVERY_STATUS)
+
+
+async def send(hass: HomeAssistant, recipients: list[str]) -> None:
+    """Send a message with the reference `REFERENCE`."""
+    await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {
+            "recipients": recipients,
+            "message": "The alarm went off",
+            "reference": REFERENCE,
+        },
+        blocking=True,
+        return_response=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
+) -> None:
+    """Move time on and let what is due run, polls included."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def polls(gateway: FakeSmsOffice) -> int:
+    """Return how many status requests the gateway received."""
+    return len(gateway.requests_to("status"))
+
+
+async def test_polling_settles_without_a_webhook(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """No webhook at all: the first poll after the delay settles each destination."""
+    gateway.set_outcome(GUARD, "expired")
+    await send(hass, [MOTHER, GUARD])
+    assert polls(gateway) == 0
+
+    await advance(hass, freezer, STATUS_POLL_FIRST - timedelta(seconds=1))
+    assert polls(gateway) == 0
+    await advance(hass, freezer, timedelta(seconds=2))
+
+    assert polls(gateway) == 2
+    assert sorted((e.data["destination"], e.data["status"]) for e in events) == [
+        (MOTHER, "delivered"),
+        (GUARD, "expired"),
+    ]
+    assert all(e.data["source"] == "poll" for e in events)
+    assert all(e.data["config_entry_id"] == entry.entry_id for e in events)
+    assert all(e.data["timestamp"] is None for e in events)
+    state = hass.states.get(EVENT_ENTITY)
+    assert state is not None
+    assert state.attributes["event_type"] in ("delivered", "expired")
+
+    # Settled: no more polls, however long we wait.
+    await advance(hass, freezer, timedelta(hours=2))
+    assert polls(gateway) == 2
+    assert len(events) == 2
+
+
+async def test_polling_backs_off_and_gives_up_after_72_hours(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """A message that stays pending is polled less and less, then given up."""
+    gateway.set_outcome(MOTHER, "pending")
+    await send(hass, [MOTHER])
+
+    times: list[float] = []
+    elapsed = timedelta()
+    step = timedelta(seconds=15)
+    while elapsed < STATUS_POLL_GIVE_UP + timedelta(hours=1):
+        before = polls(gateway)
+        await advance(hass, freezer, step)
+        elapsed += step
+        if polls(gateway) > before:
+            times.append(elapsed.total_seconds())
+        step = (
+            timedelta(seconds=15)
+            if elapsed < timedelta(hours=1)
+            else timedelta(minutes=10)
+        )
+
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert times[0] == pytest.approx(STATUS_POLL_FIRST.total_seconds(), abs=15)
+    assert gaps[:4] == pytest.approx([60, 120, 240, 480], abs=15)
+    # Then every half hour (measured in 10-minute steps), until 72 hours.
+    later = [gap for time, gap in zip(times[1:], gaps, strict=True) if time > 7200]
+    assert later
+    assert all(abs(gap - STATUS_POLL_MAX.total_seconds()) <= 600 for gap in later)
+    assert STATUS_POLL_GIVE_UP.total_seconds() - 3600 < times[-1]
+    assert times[-1] <= STATUS_POLL_GIVE_UP.total_seconds()
+    # Pending fired once; repeats of the same status fire nothing.
+    assert [e.data["status"] for e in events] == ["pending"]
+    record = entry.runtime_data.outbox.get(REFERENCE, MOTHER)
+    assert record.given_up
+    assert record.next_poll is None
+
+    count = polls(gateway)
+    await advance(hass, freezer, timedelta(days=1))
+    assert polls(gateway) == count
+
+
+@pytest.mark.usefixtures("entry")
+async def test_report_fires_once_whichever_way_comes_first(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    events: list[Event],
+    hass_client_no_auth: Callable[[], Any],
+) -> None:
+    """The webhook before the poll (and the poll before the webhook): one event."""
+    client: TestClient = await hass_client_no_auth()
+    gateway.callback_url = str(client.make_url(WEBHOOK_PATH))
+    await send(hass, [MOTHER])
+    await gateway.wait_for_callbacks(1)
+    await hass.async_block_till_done()
+    assert [e.data["source"] for e in events] == ["webhook"]
+
+    await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    # Settled by the webhook: nothing left to poll.
+    assert polls(gateway) == 0
+
+    # Now the other way round: the poll settles it, the callback comes later.
+    gateway.callback_url = None
+    events.clear()
+    await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {"recipients": [GUARD], "message": "again", "reference": "alarm-0002"},
+        blocking=True,
+    )
+    await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    assert [e.data["source"] for e in events] == ["poll"]
+    response = await client.get(
+        WEBHOOK_PATH,
+        params={
+            "reference": "alarm-0002",
+            "destination": GUARD,
+            "status": "delivered",
+            "timestamp": "20250102030405",
+        },
+    )
+    assert response.status == 200
+    assert await response.text() == "OK"
+    await hass.async_block_till_done()
+    assert len(events) == 1
+
+
+async def test_poll_errors_are_retried(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """A failed status request is tried again later."""
+    gateway.inject("http500", endpoint="status")
+    await send(hass, [MOTHER])
+
+    await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    assert polls(gateway) == 1
+    assert events == []
+
+    await advance(hass, freezer, STATUS_POLL_FIRST * 2 + timedelta(seconds=1))
+    assert polls(gateway) == 2
+    assert [e.data["status"] for e in events] == ["delivered"]
+
+
+async def test_unexpected_error_does_not_stop_polling(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    events: list[Event],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug while polling one message is logged; polling goes on."""
+    await send(hass, [MOTHER])
+    with patch.object(
+        entry.runtime_data.client,
+        "get_message_status",
+        side_effect=RuntimeError("boom"),
+    ):
+        await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    assert "Unexpected error polling" in caplog.text
+    assert events == []
+
+    await advance(hass, freezer, STATUS_POLL_FIRST * 2 + timedelta(seconds=1))
+    assert [e.data["status"] for e in events] == ["delivered"]
+
+
+async def test_polling_survives_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """Messages still pending when the entry unloads are polled after it reloads."""
+    await send(hass, [MOTHER])
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await advance(hass, freezer, timedelta(minutes=5))
+    assert polls(gateway) == 0
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, timedelta(seconds=1))
+
+    assert polls(gateway) == 1
+    assert [(e.data["reference"], e.data["source"]) for e in events] == [
+        (REFERENCE, "poll")
+    ]
+
+
+async def test_unload_while_a_poll_is_out(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """Unloading cancels a status request in flight: no event afterwards."""
+    await send(hass, [MOTHER])
+    gateway.inject("slow", endpoint="status")  # the gateway holds the answer
+    client = entry.runtime_data.client
+    outbox = entry.runtime_data.outbox
+    original = client.get_message_status
+    asked = asyncio.Event()
+
+    async def ask(destination: str, reference: str) -> DeliveryStatus:
+        asked.set()
+        return await original(destination, reference)
+
+    with patch.object(client, "get_message_status", side_effect=ask):
+        freezer.tick(STATUS_POLL_FIRST + timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        await asked.wait()
+
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert events == []
+    assert outbox.get(REFERENCE, MOTHER).status is None
+
+
+@pytest.mark.parametrize("options", [{CONF_STATUS_POLLING: False}], indirect=True)
+async def test_no_polling_when_off(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """With the option off nothing is polled."""
+    await send(hass, [MOTHER])
+    await advance(hass, freezer, timedelta(hours=1))
+    assert polls(gateway) == 0
+    assert events == []
+    assert not entry.runtime_data.delivery.polling
+
+
+@pytest.mark.parametrize(
+    ("external_url", "polling"), [(None, True), ("https://home.example.ge", False)]
+)
+async def test_polling_default_follows_reachability(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    external_url: str | None,
+    polling: bool,
+) -> None:
+    """Without the option, poll when the internet cannot reach Home Assistant."""
+    if external_url:
+        await async_process_ha_core_config(hass, {"external_url": external_url})
+    options = dict(config_entry.options)
+    del options[CONF_STATUS_POLLING]
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(config_entry, options=options)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert config_entry.runtime_data.delivery.polling is polling
+
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+
+
+async def test_poll_of_a_message_settled_meanwhile_is_skipped(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """A record settled while others were polled is not asked about again."""
+    await send(hass, [MOTHER, GUARD])
+    delivery = entry.runtime_data.delivery
+    client = entry.runtime_data.client
+    original = client.get_message_status
+
+    async def settle_the_other(destination: str, reference: str) -> DeliveryStatus:
+        if reference == REFERENCE:
+            other = GUARD if destination == MOTHER else MOTHER
+            delivery.async_handle(
+                DeliveryReport(reference, other, DeliveryStatus.DELIVERED), "webhook"
+            )
+            # A message sent while the poll is out is polled after it.
+            await hass.services.async_call(
+                DOMAIN,
+                "send_sms",
+                {"recipients": [MOTHER], "message": "more", "reference": "later"},
+                blocking=True,
+            )
+        return await original(destination, reference)
+
+    with patch.object(client, "get_message_status", side_effect=settle_the_other):
+        await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+        assert polls(gateway) == 1
+        assert len(events) == 2
+
+        await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    assert polls(gateway) == 2
+    assert [e.data["reference"] for e in events] == [REFERENCE, REFERENCE, "later"]
+
+
+async def test_messages_sent_in_a_row_are_polled_together(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """Each send moves the wake-up; both messages are polled when due."""
+    await send(hass, [MOTHER])
+    await advance(hass, freezer, timedelta(seconds=10))
+    await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {"recipients": [GUARD], "message": "more", "reference": "second"},
+        blocking=True,
+    )
+    await advance(hass, freezer, STATUS_POLL_FIRST - timedelta(seconds=5))
+    assert polls(gateway) == 1
+    await advance(hass, freezer, timedelta(seconds=10))
+    assert polls(gateway) == 2
+    assert [e.data["reference"] for e in events] == [REFERENCE, "second"]
+
+
+# The event entity.
+
+
+async def test_event_entity(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    entry: MockConfigEntry,
+) -> None:
+    """One event entity per entry, with every status as an event type."""
+    entity = entity_registry.async_get(EVENT_ENTITY)
+    assert entity is not None
+    assert entity.unique_id == f"{entry.entry_id}_delivery"
+    assert entity.translation_key == "delivery"
+    state = hass.states.get(EVENT_ENTITY)
+    assert state is not None
+    assert state.state == "unknown"
+    assert state.attributes["event_types"] == [
+        "pending",
+        "delivered",
+        "undelivered",
+        "expired",
+        "unknown",
+    ]
+    assert state.attributes["friendly_name"] == "SMS Office HomeAlarm Delivery report"
+
+
+@pytest.mark.parametrize("status", list(DeliveryStatus))
+async def test_event_entity_triggers_for_each_status(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    status: DeliveryStatus,
+) -> None:
+    """A report of any status triggers the event entity with its details."""
+    await send(hass, [MOTHER])
+    entry.runtime_data.delivery.async_handle(
+        DeliveryReport(REFERENCE, MOTHER, status, "why", None, "28202"), "poll"
+    )
+    await hass.async_block_till_done()
+
+    state = hass.states.get(EVENT_ENTITY)
+    assert state is not None
+    assert state.state != "unknown"
+    assert state.attributes["event_type"] == status.value
+    assert state.attributes["reference"] == REFERENCE
+    assert state.attributes["destination"] == MOTHER
+    assert state.attributes["reason"] == "why"
+    assert state.attributes["timestamp"] is None
+    assert state.attributes["operator"] == "28202"
+
+
+def test_event_types_are_translated() -> None:
+    """Every event type has a name in the translations."""
+    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    for name in ("strings.json", "translations/en.json"):
+        strings = json.loads((root / name).read_text(encoding="utf-8"))
+        names = strings["entity"]["event"]["delivery"]["state_attributes"][
+            "event_type"
+        ]["state"]
+        assert set(names) == {status.value for status in DeliveryStatus}
+
+
+# The logbook.
+
+
+@pytest.fixture
+def describe(hass: HomeAssistant) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Return the logbook description of a delivery event with some data."""
+    described: dict[tuple[str, str], Callable[[Event], dict[str, Any]]] = {}
+
+    def collect(
+        domain: str, event_type: str, describe_event: Callable[[Event], dict[str, Any]]
+    ) -> None:
+        described[domain, event_type] = describe_event
+
+    logbook.async_describe_events(hass, collect)
+    assert set(described) == {(DOMAIN, EVENT_DELIVERY_STATUS)}
+
+    def describe_data(data: dict[str, Any]) -> dict[str, Any]:
+        return described[DOMAIN, EVENT_DELIVERY_STATUS](
+            Event(EVENT_DELIVERY_STATUS, data)
+        )
+
+    return describe_data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"status": "delivered", "reason": ""},
+            f"SMS {REFERENCE} was delivered to {MOTHER}",
+        ),
+        (
+            {"status": "undelivered", "reason": "Absent subscriber"},
+            f"SMS {REFERENCE} could not be delivered to {MOTHER} (Absent subscriber)",
+        ),
+        ({"status": "expired"}, f"SMS {REFERENCE} expired before reaching {MOTHER}"),
+        ({"status": "pending"}, f"SMS {REFERENCE} is on its way to {MOTHER}"),
+        ({"status": "unknown"}, f"SMS {REFERENCE} has an unknown status at {MOTHER}"),
+        ({"status": "odd"}, f"SMS {REFERENCE} changed status at {MOTHER}"),
+    ],
+)
+async def test_logbook_describes_reports(
+    entry: MockConfigEntry,
+    describe: Callable[[dict[str, Any]], dict[str, Any]],
+    data: dict[str, str],
+    message: str,
+) -> None:
+    """Each status in words, named after the account."""
+    assert describe(
+        {
+            "config_entry_id": entry.entry_id,
+            "reference": REFERENCE,
+            "destination": MOTHER,
+            "source": "webhook",
+            **data,
+        }
+    ) == {LOGBOOK_ENTRY_NAME: entry.title, LOGBOOK_ENTRY_MESSAGE: message}
+
+
+async def test_logbook_without_the_entry(
+    hass: HomeAssistant, describe: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """An event of a removed entry is still described."""
+    assert describe(
+        {
+            "config_entry_id": "gone",
+            "reference": REFERENCE,
+            "destination": MOTHER,
+            "status": "delivered",
+        }
+    ) == {
+        LOGBOOK_ENTRY_NAME: "SMS Office",
+        LOGBOOK_ENTRY_MESSAGE: f"SMS {REFERENCE} was delivered to {MOTHER}",
+    }
+
+
+async def test_logbook_platform_is_found(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """Home Assistant finds the logbook platform the way the logbook looks for it."""
+    found: dict[str, tuple[str, Callable[[Event], dict[str, Any]]]] = {}
+
+    def process(hass: HomeAssistant, domain: str, platform: Any) -> None:
+        def collect(
+            domain: str, event_type: str, describe: Callable[[Event], dict[str, Any]]
+        ) -> None:
+            found[event_type] = (domain, describe)
+
+        platform.async_describe_events(hass, collect)
+
+    await async_process_integration_platforms(hass, "logbook", process)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    domain, describe_event = found[EVENT_DELIVERY_STATUS]
+    assert domain == DOMAIN
+    description = describe_event(
+        Event(
+            EVENT_DELIVERY_STATUS,
+            {
+                "config_entry_id": entry.entry_id,
+                "reference": REFERENCE,
+                "destination": GUARD,
+                "status": "delivered",
+            },
+        )
+    )
+    assert description == {
+        LOGBOOK_ENTRY_NAME: entry.title,
+        LOGBOOK_ENTRY_MESSAGE: f"SMS {REFERENCE} was delivered to {GUARD}",
+    }
