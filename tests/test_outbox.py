@@ -153,6 +153,16 @@ async def test_bounded_by_count_and_age(
     assert [r.reference for r in restarted.records()] == ["b", "c"]
 
 
+async def test_reports_for_other_systems_are_bounded_too(
+    hass: HomeAssistant,
+) -> None:
+    outbox = Outbox(hass, "foreign", max_records=2)
+    for reference in ("f1", "f2", "f3"):
+        outbox.add_foreign(reference, MOTHER)
+    assert [r.reference for r in outbox.records()] == ["f2", "f3"]
+    await outbox.async_save_now()
+
+
 async def test_statuses_only_move_forward(
     hass: HomeAssistant, hass_storage: dict[str, Any]
 ) -> None:

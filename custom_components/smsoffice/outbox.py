@@ -150,8 +150,10 @@ class Outbox:
 
     def add_foreign(self, reference: str, destination: str) -> OutboxRecord:
         """Track a report for a message this installation did not send."""
-        record = OutboxRecord(reference, destination, time.time(), foreign=True)
+        now = time.time()
+        record = OutboxRecord(reference, destination, now, foreign=True)
         self._records[_key(reference, destination)] = record
+        self._prune(now)
         self._schedule_save()
         return record
 

@@ -11,6 +11,8 @@ from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from homeassistant.components import webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -116,10 +118,14 @@ async def _read_params(request: web.Request) -> dict[str, str]:
             raise MalformedCallbackError("body too large")
         # `read(n)` returns what has arrived so far: read until the end or the limit.
         body = b""
-        while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                raise MalformedCallbackError("body too large")
+        try:
+            while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(body)):
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise MalformedCallbackError("body too large")
+        except (RequestPayloadError, HttpProcessingError) as err:
+            # For example a body that claims gzip but is not: the sender's fault.
+            raise MalformedCallbackError("unreadable body") from err
         if body:
             try:
                 text = body.decode("utf-8")

@@ -48,7 +48,9 @@ CONTENT_TYPE_TEXT: Final = 1
 CONTENT_TYPE_FLASH: Final = 2
 # An integer in ASCII digits only: str.isdigit() also accepts "²" or "٣", which
 # int() then refuses or reads as a number nobody meant.
-_INTEGER: Final = re.compile(r"-?[0-9]+")
+# Bounded: a longer "number" is nonsense, and Python refuses to convert
+# strings of over 4,300 digits.
+_INTEGER: Final = re.compile(r"-?[0-9]{1,18}")
 _MASK: Final = "***"
 
 
@@ -286,7 +288,7 @@ def _decode_envelope(text: str) -> dict[str, Any]:
     """Read the `{"Success", "Message", "Output", "ErrorCode"}` answer."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise SmsOfficeResponseError(
             f"The gateway's answer is not JSON: {_excerpt(text)}"
         ) from None
