@@ -48,7 +48,9 @@ def loopback_sockets(socket_enabled: None) -> None:
 @pytest.fixture
 async def gateway() -> AsyncIterator[FakeSmsOffice]:
     """Run a fake smsoffice.ge on loopback."""
-    fake = FakeSmsOffice(api_keys=[API_KEY], senders=["smsoffice", SENDER], slow_seconds=3)
+    fake = FakeSmsOffice(
+        api_keys=[API_KEY], senders=["smsoffice", SENDER], slow_seconds=3
+    )
     await fake.start()
     yield fake
     await fake.stop()
