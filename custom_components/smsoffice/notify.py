@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.notify import NotifyEntity, NotifyEntityFeature
+from homeassistant.components.notify import NotifyEntity
 from homeassistant.components.notify.const import ATTR_DATA, ATTR_TARGET, ATTR_TITLE
 from homeassistant.components.notify.legacy import BaseNotificationService
 from homeassistant.config_entries import ConfigSubentry
@@ -16,6 +16,15 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 import voluptuous as vol
+
+try:  # newer releases define it in const; 2025.4 only in __init__
+    from homeassistant.components.notify.const import (  # type: ignore[attr-defined,unused-ignore]
+        NotifyEntityFeature,
+    )
+except ImportError:  # pragma: no cover - only on the oldest supported releases
+    from homeassistant.components.notify import (  # type: ignore[attr-defined,unused-ignore]
+        NotifyEntityFeature,
+    )
 
 from .const import CONF_NUMBER, DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import SmsOfficeConfigEntry
@@ -95,7 +104,8 @@ class RecipientNotifyEntity(SmsOfficeEntity, NotifyEntity):
         registry = dr.async_get(self.hass)
         device_id = self.registry_entry.device_id if self.registry_entry else None
         device = registry.async_get(device_id) if device_id else None
-        if device and device.via_device_id != self._service_device_id:
+        # `getattr`: newer releases also return child entries typed without it.
+        if device and getattr(device, "via_device_id", None) != self._service_device_id:
             registry.async_update_device(
                 device.id, via_device_id=self._service_device_id
             )
