@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+import itertools
 import time
 from typing import Any, TypedDict
 
@@ -116,7 +117,7 @@ class Outbox:
             self._records[_key(record.reference, record.destination)] = record
         if skipped:
             LOGGER.warning("Skipped %d unreadable records of the outbox", skipped)
-        self._prune()
+        self._prune(full=True)
 
     def add_sent(
         self, result: SendResult, now: float | None = None
@@ -245,12 +246,28 @@ class Outbox:
         """Copy the records (in the event loop) for the store to write."""
         return {"records": [_as_dict(record) for record in self._records.values()]}
 
-    def _prune(self, now: float | None = None) -> None:
-        """Drop records older than the age limit, then the oldest over the count."""
+    def _prune(self, now: float | None = None, *, full: bool = False) -> None:
+        """Drop records older than the age limit, then the oldest over the count.
+
+        Records are kept in the order they were added, oldest first, so after a
+        send only the front needs looking at; `full` checks every record (on
+        load, where stored times may be in any order).
+        """
         oldest_allowed = (time.time() if now is None else now) - self._max_age
-        for key in [k for k, r in self._records.items() if r.sent_at < oldest_allowed]:
+        items = self._records.items()
+        stale = (
+            [key for key, record in items if record.sent_at < oldest_allowed]
+            if full
+            else [
+                key
+                for key, _ in itertools.takewhile(
+                    lambda item: item[1].sent_at < oldest_allowed, items
+                )
+            ]
+        )
+        for key in stale:
             del self._records[key]
         excess = len(self._records) - self._max_records
         if excess > 0:
-            for key in list(self._records)[:excess]:
+            for key in list(itertools.islice(self._records, excess)):
                 del self._records[key]
