@@ -621,3 +621,12 @@ async def test_undelivered_blueprint_with_a_notify_action(
         {"message": f"SMS to {MOTHER} is unknown."}
     ]
     assert len(_notifications(hass)) == 1
+
+
+def test_readme_images_exist() -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README_TEXT)
+    assert images, "the README shows screenshots"
+    for image in images:
+        path = ROOT / image
+        assert path.is_file(), image
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
