@@ -18,7 +18,6 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -29,13 +28,13 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
+from . import create_client
 from .client import (
     DEFAULT_BASE_URL,
     InvalidNumberError,
     InvalidSenderError,
     SmsOfficeApiAccessDisabledError,
     SmsOfficeAuthenticationError,
-    SmsOfficeClient,
     SmsOfficeConnectionError,
     SmsOfficeError,
     check_sender,
@@ -79,11 +78,35 @@ def account_id(api_key: str) -> str:
     return hashlib.sha256(api_key.strip().encode()).hexdigest()
 
 
+def _account_input(user_input: dict[str, Any]) -> tuple[str, str, str]:
+    """Return the key, sender and gateway address of the account form, tidied."""
+    return (
+        user_input[CONF_API_KEY].strip(),
+        user_input[CONF_SENDER].strip(),
+        user_input[SECTION_ADVANCED][CONF_BASE_URL].strip().rstrip("/"),
+    )
+
+
+async def _account_errors(
+    hass: HomeAssistant, api_key: str, sender: str, base_url: str
+) -> dict[str, str]:
+    """Check the sender's form, then the key live; return the form's errors."""
+    errors: dict[str, str] = {}
+    try:
+        check_sender(sender)
+    except InvalidSenderError:
+        errors[CONF_SENDER] = "invalid_sender"
+    else:
+        if error := await _check_account(hass, api_key, base_url):
+            errors["base"] = error
+    return errors
+
+
 async def _check_account(
     hass: HomeAssistant, api_key: str, base_url: str
 ) -> str | None:
     """Check the key live with getBalance; return a form error key, or None."""
-    client = SmsOfficeClient(async_get_clientsession(hass), api_key, base_url=base_url)
+    client = create_client(hass, {CONF_API_KEY: api_key, CONF_BASE_URL: base_url})
     try:
         await client.get_balance()
     except SmsOfficeApiAccessDisabledError:
@@ -114,13 +137,6 @@ async def _async_create_cloudhook(hass: HomeAssistant, webhook_id: str) -> str |
     except cloud.CloudNotAvailable:  # also CloudNotConnected
         LOGGER.debug("Home Assistant Cloud not connected: no cloudhook was made")
         return None
-
-
-def _check_sender(sender: str, errors: dict[str, str]) -> None:
-    try:
-        check_sender(sender)
-    except InvalidSenderError:
-        errors[CONF_SENDER] = "invalid_sender"
 
 
 def _account_schema() -> vol.Schema:
@@ -164,16 +180,10 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the API key and sender, and check the key live."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            api_key = user_input[CONF_API_KEY].strip()
-            sender = user_input[CONF_SENDER].strip()
-            base_url = user_input[SECTION_ADVANCED][CONF_BASE_URL].strip().rstrip("/")
+            api_key, sender, base_url = _account_input(user_input)
             await self.async_set_unique_id(account_id(api_key))
             self._abort_if_unique_id_configured()
-            _check_sender(sender, errors)
-            if not errors and (
-                error := await _check_account(self.hass, api_key, base_url)
-            ):
-                errors["base"] = error
+            errors = await _account_errors(self.hass, api_key, sender, base_url)
             if not errors:
                 data = {
                     CONF_API_KEY: api_key,
@@ -250,16 +260,10 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            api_key = user_input[CONF_API_KEY].strip()
-            sender = user_input[CONF_SENDER].strip()
-            base_url = user_input[SECTION_ADVANCED][CONF_BASE_URL].strip().rstrip("/")
+            api_key, sender, base_url = _account_input(user_input)
             if self._key_used_elsewhere(entry, api_key):
                 return self.async_abort(reason="already_configured")
-            _check_sender(sender, errors)
-            if not errors and (
-                error := await _check_account(self.hass, api_key, base_url)
-            ):
-                errors["base"] = error
+            errors = await _account_errors(self.hass, api_key, sender, base_url)
             if not errors:
                 data = {
                     **entry.data,
