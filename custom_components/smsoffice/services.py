@@ -26,6 +26,7 @@ from .client import (
     estimate_parts,
 )
 from .const import DOMAIN
+from .coordinator import SmsOfficeConfigEntry
 from .delivery import DeliveryReport
 from .sending import (
     async_send,
@@ -121,6 +122,14 @@ async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
     return response
 
 
+def _all_numbers(entry: SmsOfficeConfigEntry, targets: list[str]) -> list[str]:
+    """Return the targets as normalised numbers; raise if any is not one."""
+    numbers = check_numbers(resolve_recipients(entry, targets))
+    if numbers.invalid:
+        raise InvalidNumberError(numbers.invalid)
+    return numbers.valid
+
+
 async def _async_estimate(call: ServiceCall) -> ServiceResponse:
     message: str = call.data[ATTR_MESSAGE]
     recipients = 1
@@ -128,10 +137,7 @@ async def _async_estimate(call: ServiceCall) -> ServiceResponse:
         check_content(message)
         if targets := call.data.get(ATTR_RECIPIENTS):
             entry = resolve_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-            numbers = check_numbers(resolve_recipients(entry, targets))
-            if numbers.invalid:
-                raise InvalidNumberError(numbers.invalid)
-            recipients = len(numbers.valid)
+            recipients = len(_all_numbers(entry, targets))
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
     estimate = estimate_parts(message)
@@ -151,13 +157,11 @@ async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:
     data = entry.runtime_data
     try:
         check_reference(reference)
-        numbers = check_numbers(resolve_recipients(entry, call.data[ATTR_DESTINATIONS]))
-        if numbers.invalid:
-            raise InvalidNumberError(numbers.invalid)
+        destinations = _all_numbers(entry, call.data[ATTR_DESTINATIONS])
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
     statuses: list[dict[str, Any]] = []
-    for destination in numbers.valid:
+    for destination in destinations:
         try:
             status = await data.client.get_message_status(destination, reference)
         except SmsOfficeError as err:
