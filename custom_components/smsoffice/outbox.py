@@ -132,6 +132,7 @@ class Outbox:
         now: float | None = None,
         *,
         maybe_sent: bool = False,
+        foreign: bool = False,
     ) -> list[OutboxRecord]:
         """Record a message at each destination; `maybe_sent` if not confirmed."""
         sent_at = time.time() if now is None else now
@@ -141,7 +142,7 @@ class Outbox:
             # A fresh record goes to the end: the count bound drops the oldest.
             self._records.pop(key, None)
             record = OutboxRecord(
-                reference, destination, sent_at, maybe_sent=maybe_sent
+                reference, destination, sent_at, maybe_sent=maybe_sent, foreign=foreign
             )
             self._records[key] = record
             added.append(record)
@@ -151,12 +152,7 @@ class Outbox:
 
     def add_foreign(self, reference: str, destination: str) -> OutboxRecord:
         """Track a report for a message this installation did not send."""
-        now = time.time()
-        record = OutboxRecord(reference, destination, now, foreign=True)
-        self._records[_key(reference, destination)] = record
-        self._prune(now)
-        self._schedule_save()
-        return record
+        return self.add(reference, [destination], foreign=True)[0]
 
     def get(self, reference: str, destination: str) -> OutboxRecord | None:
         """Return the record of `reference` at `destination`, if any."""
