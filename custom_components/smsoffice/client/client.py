@@ -74,6 +74,22 @@ class SmsOfficeClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._retries = retries
         self._retry_delay = retry_delay
+        # The key as given and as a URL or JSON quotes it, longest first.
+        self._key_forms = (
+            sorted(
+                {
+                    api_key,
+                    quote(api_key, safe=""),
+                    quote_plus(api_key),
+                    URL.build(query={"k": api_key}).raw_query_string[2:],
+                    json.dumps(api_key)[1:-1],
+                },
+                key=len,
+                reverse=True,
+            )
+            if api_key
+            else []
+        )
 
     def __repr__(self) -> str:
         """Describe the client without its key."""
@@ -81,7 +97,7 @@ class SmsOfficeClient:
 
     async def get_balance(self) -> int:
         """Return the number of messages left on the account."""
-        text = await self._request(
+        text, envelope = await self._request(
             "GET", BALANCE_PATH, {"key": self._api_key}, idempotent=True
         )
         stripped = text.strip()
@@ -92,7 +108,7 @@ class SmsOfficeClient:
         if stripped.startswith("{"):
             # Errors come as the usual JSON envelope; an answer that is JSON
             # but not an error is still not a balance.
-            _check_envelope(self._envelope(stripped))
+            _check_envelope(self._require_envelope(text, envelope))
         raise SmsOfficeResponseError(
             f"The balance answer is not a number of messages: {_excerpt(stripped)}"
         )
@@ -103,13 +119,13 @@ class SmsOfficeClient:
         """Return the status of the message `reference` at `destination`."""
         number = normalise_number(destination)
         check_reference(reference)
-        text = await self._request(
+        text, envelope = await self._request(
             "GET",
             STATUS_PATH,
             {"key": self._api_key, "destination": number, "reference": reference},
             idempotent=True,
         )
-        output = _check_envelope(self._envelope(text))
+        output = _check_envelope(self._require_envelope(text, envelope))
         raw = output.get("Status") if isinstance(output, Mapping) else None
         status = DeliveryStatus.parse(raw) if isinstance(raw, str) else None
         if status is None:
@@ -158,8 +174,8 @@ class SmsOfficeClient:
         }
         if when is not None:
             form["scheduledAt"] = str(when)
-        text = await self._request("POST", SEND_PATH, form, idempotent=False)
-        envelope = self._envelope(text)
+        text, decoded = await self._request("POST", SEND_PATH, form, idempotent=False)
+        envelope = self._require_envelope(text, decoded)
         _check_envelope(envelope)
         estimate = estimate_parts(content)
         return SendResult(
@@ -176,8 +192,11 @@ class SmsOfficeClient:
 
     async def _request(
         self, method: str, path: str, params: dict[str, str], *, idempotent: bool
-    ) -> str:
+    ) -> tuple[str, dict[str, Any] | None]:
         """Make one call, retrying only where a repeat cannot send twice.
+
+        Returns the answer's text and its decoded envelope (None when the
+        answer is not one, as a balance is not).
 
         Retried: the gateway's -100 "temporary delay" (nothing was accepted),
         failures to connect at all, and, for reads, any connection failure.
@@ -189,7 +208,8 @@ class SmsOfficeClient:
                 text = await self._request_once(
                     method, path, params, idempotent=idempotent
                 )
-                _raise_if_temporary(self._envelope_or_none(text))
+                envelope = self._envelope_or_none(text)
+                _raise_if_temporary(envelope)
             except (SmsOfficeTemporaryError, SmsOfficeConnectionError) as err:
                 retriable = (
                     isinstance(err, SmsOfficeTemporaryError) or not err.maybe_sent
@@ -201,7 +221,7 @@ class SmsOfficeClient:
                 _LOGGER.debug("Retrying %s %s in %.1f s: %s", method, path, delay, err)
                 await asyncio.sleep(delay)
             else:
-                return text
+                return text, envelope
 
     async def _request_once(
         self, method: str, path: str, params: dict[str, str], *, idempotent: bool
@@ -250,16 +270,7 @@ class SmsOfficeClient:
         request (an error page showing the URL, a message repeating the
         parameters) must not carry the key there.
         """
-        if not self._api_key:
-            return text
-        forms = {
-            self._api_key,
-            quote(self._api_key, safe=""),
-            quote_plus(self._api_key),
-            URL.build(query={"k": self._api_key}).raw_query_string[2:],
-            json.dumps(self._api_key)[1:-1],
-        }
-        for form in sorted(forms, key=len, reverse=True):
+        for form in self._key_forms:
             text = text.replace(form, _MASK)
         return text
 
@@ -269,6 +280,12 @@ class SmsOfficeClient:
         if envelope.get("Message"):
             envelope["Message"] = self._masked(str(envelope["Message"]))
         return envelope
+
+    def _require_envelope(
+        self, text: str, envelope: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Return the envelope `_request` decoded; raise the decoding error if none."""
+        return envelope if envelope is not None else self._envelope(text)
 
     def _envelope_or_none(self, text: str) -> dict[str, Any] | None:
         """Decode the envelope; None when the answer is not one (a balance...)."""
