@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -36,6 +36,19 @@ if TYPE_CHECKING:
     from .coordinator import SmsOfficeConfigEntry
 
 type ReportSource = Literal["webhook", "poll"]
+
+
+class DeliveryEventData(TypedDict):
+    """The data of the bus event `smsoffice_delivery_status`."""
+
+    config_entry_id: str
+    reference: str
+    destination: str
+    status: str
+    reason: str
+    timestamp: str | None  # ISO 8601, Georgian time, as the gateway reported it
+    operator: str
+    source: ReportSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +96,7 @@ class DeliveryReports:
         self._cancel_poll: CALLBACK_TYPE | None = None
         self._poll_task: asyncio.Task[None] | None = None
         self._polling = False
+        self._signal = SIGNAL_DELIVERY_REPORT.format(entry_id=entry.entry_id)
 
     @property
     def polling(self) -> bool:
@@ -104,24 +118,19 @@ class DeliveryReports:
             record = self._outbox.add_foreign(report.reference, report.destination)
         if not self._outbox.advance(record, report.status, report.reason):
             return False
-        self._hass.bus.async_fire(
-            EVENT_DELIVERY_STATUS,
-            {
-                "config_entry_id": self._entry.entry_id,
-                "reference": record.reference,
-                "destination": record.destination,
-                "status": report.status.value,
-                "reason": report.reason,
-                "timestamp": report.timestamp.isoformat() if report.timestamp else None,
-                "operator": report.operator,
-                "source": source,
-            },
-        )
-        async_dispatcher_send(
-            self._hass,
-            SIGNAL_DELIVERY_REPORT.format(entry_id=self._entry.entry_id),
-            report,
-        )
+        data: DeliveryEventData = {
+            "config_entry_id": self._entry.entry_id,
+            "reference": record.reference,
+            "destination": record.destination,
+            "status": report.status.value,
+            "reason": report.reason,
+            "timestamp": report.timestamp.isoformat() if report.timestamp else None,
+            "operator": report.operator,
+            "source": source,
+        }
+        self._hass.bus.async_fire(EVENT_DELIVERY_STATUS, data)
+        # The event entity shows the same data: built once, shared (read only).
+        async_dispatcher_send(self._hass, self._signal, data)
         return True
 
     def _find(self, reference: str, destination: str) -> OutboxRecord | None:

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .client import DeliveryStatus
 from .const import SIGNAL_DELIVERY_REPORT
 from .coordinator import SmsOfficeConfigEntry
-from .delivery import DeliveryReport
+from .delivery import DeliveryEventData
 from .entity import SmsOfficeEntity
 
 PARALLEL_UPDATES = 0
@@ -43,15 +43,15 @@ class DeliveryEventEntity(SmsOfficeEntity, EventEntity):
         )
 
     @callback
-    def _async_report(self, report: DeliveryReport) -> None:
+    def _async_report(self, data: DeliveryEventData) -> None:
         self._trigger_event(
-            report.status.value,
+            data["status"],
             {
-                "reference": report.reference,
-                "destination": report.destination,
-                "reason": report.reason,
-                "timestamp": report.timestamp.isoformat() if report.timestamp else None,
-                "operator": report.operator,
+                "reference": data["reference"],
+                "destination": data["destination"],
+                "reason": data["reason"],
+                "timestamp": data["timestamp"],
+                "operator": data["operator"],
             },
         )
         self.async_write_ha_state()
