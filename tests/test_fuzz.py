@@ -52,7 +52,7 @@ import logging
 import re
 import string
 from typing import Any, Final
-from urllib.parse import unquote, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import aiohttp
 from aiohttp import web
@@ -60,7 +60,7 @@ from aiohttp.test_utils import TestClient
 from homeassistant.components.http.security_filter import FILTERS, UNSAFE_URL_BYTES
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
-from hypothesis import event, given, note, settings, strategies as st
+from hypothesis import event, example, given, note, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -75,6 +75,12 @@ from custom_components.smsoffice.client import (
     SmsOfficeError,
 )
 from custom_components.smsoffice.const import DOMAIN, EVENT_DELIVERY_STATUS
+from custom_components.smsoffice.webhook import (
+    GEORGIA,
+    MalformedCallbackError,
+    _add_form_fields,
+    parse_report,
+)
 from tests.conftest import API_KEY, MOTHER, SENDER, WEBHOOK_ID
 from tests.hypothesis_profiles import SHARED_FIXTURES, load_profile
 
@@ -857,6 +863,71 @@ async def test_client_reads_any_answer(
         assert isinstance(result, SendResult)
         assert result.reference == "fuzz-1"
         assert result.destinations == [MOTHER]
+
+
+# ------------------------------------- the webhook's hand-written readers
+#
+# Two readers replace standard ones for speed; Hypothesis checks that they
+# read exactly what the standard ones read.
+
+
+@SHARED
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="aAbB=+%&2F0x;é ", max_size=6),
+            st.text(alphabet="aAbB=+%&2F0x;é ", max_size=8),
+        ),
+        max_size=6,
+    ).map(lambda pairs: "&".join(f"{name}={value}" for name, value in pairs))
+    | st.text(alphabet="aAbB=+%&2F0xé;", max_size=40)
+)
+def test_form_fields_read_as_parse_qsl_does(encoded: str) -> None:
+    """`_add_form_fields` gives what parse_qsl gives, names lower-cased, first wins."""
+    expected: dict[str, str] = {}
+    for name, value in parse_qsl(encoded, keep_blank_values=True):
+        expected.setdefault(name.lower(), value)
+    params: dict[str, str] = {}
+    _add_form_fields(params, encoded)
+    assert params == expected
+
+
+@SHARED
+@given(
+    st.tuples(
+        st.integers(0, 9999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(0, 25),
+        st.integers(0, 61),
+        st.integers(0, 61),
+    ).map(lambda parts: "{:04d}{:02d}{:02d}{:02d}{:02d}{:02d}".format(*parts))
+    | st.text(alphabet="0123456789", min_size=14, max_size=14)
+)
+@example("20250102030405")
+@example("20240229235959")  # a leap day
+@example("20250229000000")  # not a leap year
+@example("00000101000000")  # year 0
+@example("20251301000000")
+@example("20250100000000")
+@example("20250101240000")
+@example("20250101006000")
+@example("20250101000060")  # strptime refuses leap seconds
+def test_timestamps_read_as_strptime_does(raw: str) -> None:
+    """Any 14 digits: the same time as strptime, or refused where strptime refuses."""
+    params = {
+        "reference": "r",
+        "destination": MOTHER,
+        "status": "delivered",
+        "timestamp": raw,
+    }
+    try:
+        expected = datetime.strptime(raw, "%Y%m%d%H%M%S").replace(tzinfo=GEORGIA)
+    except ValueError:
+        with pytest.raises(MalformedCallbackError, match="invalid timestamp"):
+            parse_report(params)
+    else:
+        assert parse_report(params).timestamp == expected
 
 
 # ------------------------------------------- regressions found by fuzzing
