@@ -33,6 +33,7 @@ from custom_components.smsoffice.client import (
     InvalidReferenceError,
     InvalidScheduleError,
     InvalidSenderError,
+    NumberCheck,
     SmsOfficeApiAccessDisabledError,
     SmsOfficeApiError,
     SmsOfficeAuthenticationError,
@@ -47,10 +48,13 @@ from custom_components.smsoffice.client import (
     SmsOfficeTemporaryError,
     SmsOfficeUnknownCodeError,
     SmsOfficeValidationError,
+    check_numbers,
     check_schedule,
     estimate_parts,
 )
+from custom_components.smsoffice.client.numbers import INLINE_LIMIT
 from tests.fake_smsoffice import FakeSmsOffice
+from tests.test_numbers import MANY, mixed_inputs
 
 KEY = "test-api-key"  # the key of the `gateway` fixture (tests/conftest.py)
 SENDER = "HomeAlarm"
@@ -365,6 +369,46 @@ async def test_send_deduplicates_numbers(
     assert result.credits == 2
     assert gateway.requests[0].form["destination"] == f"{GEO},{GEO2}"
     assert gateway.balance == before - 2
+
+
+@pytest.mark.parametrize("blocks", [1, MANY], ids=["few", "many"])
+async def test_send_checks_few_and_many_numbers_alike(
+    client: SmsOfficeClient, gateway: FakeSmsOffice, blocks: int
+) -> None:
+    """Above `INLINE_LIMIT` the numbers are checked in a worker thread, the same way."""
+    raw, expected = mixed_inputs(blocks)
+    assert (len(raw) > INLINE_LIMIT) is (blocks == MANY)
+
+    result = await client.send(raw, "Hi", SENDER, allow_partial=True)
+
+    assert result.destinations == expected.valid
+    assert result.invalid == expected.invalid
+    assert result.credits == len(expected.valid)
+    assert gateway.requests[0].form["destination"] == ",".join(expected.valid)
+
+    with pytest.raises(InvalidNumberError) as caught:
+        await client.send(raw, "Hi", SENDER)
+    assert caught.value.invalid == expected.invalid
+    assert len(gateway.requests) == 1
+
+
+async def test_send_takes_numbers_already_checked(
+    client: SmsOfficeClient, gateway: FakeSmsOffice
+) -> None:
+    checked = check_numbers(["555123456", "12", "+44 7911 123456", "0555123456"])
+
+    result = await client.send(checked, "Hi", SENDER, allow_partial=True)
+
+    assert result.destinations == [GEO, "447911123456"]
+    assert result.invalid == ["12"]
+    assert gateway.requests[0].form["destination"] == f"{GEO},447911123456"
+
+    with pytest.raises(InvalidNumberError) as caught:
+        await client.send(checked, "Hi", SENDER)
+    assert caught.value.invalid == ["12"]
+    with pytest.raises(InvalidNumberError, match="no number"):
+        await client.send(NumberCheck([], []), "Hi", SENDER, allow_partial=True)
+    assert len(gateway.requests) == 1
 
 
 async def test_send_to_a_foreign_number(

@@ -26,10 +26,12 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.smsoffice.client.numbers import INLINE_LIMIT
 from custom_components.smsoffice.const import CONF_FLASH, CONF_URGENT, DOMAIN
 from custom_components.smsoffice.notify import async_get_service
 from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
 from tests.fake_smsoffice import FakeSmsOffice
+from tests.test_numbers import MANY, mixed_inputs
 
 MOTHER_ENTITY = "notify.sms_office_homealarm_mother"
 GUARD_ENTITY = "notify.sms_office_homealarm_night_guard"
@@ -206,6 +208,29 @@ async def test_legacy_action_with_names_and_numbers(
     assert first["content"] == "Basement\nWater leak"
     assert second["destination"] == GUARD
     assert second["content"] == "Single"
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_legacy_action_to_many_targets(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    """Above `INLINE_LIMIT` the numbers are checked in a worker thread, the same way."""
+    raw, expected = mixed_inputs(MANY)
+    usable = [text for text in raw if text not in expected.invalid]
+    assert len(usable) > INLINE_LIMIT
+
+    await notify_legacy(
+        hass, message="Storm", target=["Mother", *usable, "night GUARD"]
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await notify_legacy(hass, message="Storm", target=["Mother", *raw])
+
+    (form,) = sends(gateway)
+    assert form["destination"] == ",".join([MOTHER, *expected.valid, GUARD])
+    assert err.value.translation_key == "invalid_number"
+    assert err.value.translation_placeholders == {
+        "numbers": ", ".join(expected.invalid)
+    }
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 

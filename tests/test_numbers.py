@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
+import threading
+
 import pytest
 
 from custom_components.smsoffice.client import (
@@ -10,8 +14,64 @@ from custom_components.smsoffice.client import (
     check_numbers,
     normalise_number,
 )
+from custom_components.smsoffice.client.numbers import (
+    INLINE_LIMIT,
+    async_check_numbers,
+)
 
 GEO = "995555123456"
+# Blocks of `mixed_inputs` that make more than `INLINE_LIMIT` inputs (checked
+# in a worker thread), even without the 2 refused ones of each block of 8.
+MANY = INLINE_LIMIT // 6 + 1
+
+
+def mixed_inputs(blocks: int) -> tuple[list[str], NumberCheck]:
+    """Return inputs as people write them, and what checking them must give.
+
+    Each block of 8 brings two new Georgian numbers and a British one, each
+    Georgian one again in another form (a duplicate), and two refused inputs;
+    the very first input comes again at the end (a duplicate far from its
+    first occurrence).
+    """
+    raw: list[str] = []
+    valid: list[str] = []
+    invalid: list[str] = []
+    for block in range(blocks):
+        first = f"55{block:07d}"
+        second = f"57{block:07d}"
+        broken = f"{second[:3]} 1O 2O"  # the letter O typed for a zero
+        raw += [
+            f"+995 {first[:3]} {first[3:5]} {first[5:7]} {first[7:]}",
+            f"0{first}",
+            "12",
+            f"({second[:3]}) {second[3:5]}-{second[5:7]}-{second[7:]}",
+            f"995{first}",
+            broken,
+            f"+44 7911 {block:06d}",
+            f"00995{second}",
+        ]
+        valid += [f"995{first}", f"995{second}", f"447911{block:06d}"]
+        invalid += ["12", broken]
+    raw.append(raw[0])
+    return raw, NumberCheck(valid, invalid)
+
+
+def spies(raw: Iterable[str]) -> tuple[list[str], list[tuple[str, int]]]:
+    """Return the inputs as strings that note each read: (input, thread id).
+
+    `check_numbers` reads an input by stripping it: the reads say how often
+    each was checked, and in which thread.
+    """
+    reads: list[tuple[str, int]] = []
+
+    class Spy(str):
+        __slots__ = ()
+
+        def strip(self, chars: str | None = None) -> str:
+            reads.append((str(self), threading.get_ident()))
+            return str(self).strip(chars)
+
+    return [Spy(text) for text in raw], reads
 
 
 @pytest.fixture(autouse=True)
@@ -142,6 +202,62 @@ def test_check_numbers_refuses_what_is_not_text() -> None:
     result = check_numbers([555123456, None, "555123456"])  # type: ignore[list-item]
 
     assert result == NumberCheck(valid=[GEO], invalid=["555123456", "None"])
+
+
+@pytest.mark.parametrize("blocks", [1, 3, MANY, 200])
+async def test_async_check_numbers_gives_what_check_numbers_gives(
+    blocks: int,
+) -> None:
+    raw, expected = mixed_inputs(blocks)
+    assert (len(raw) > INLINE_LIMIT) is (blocks >= MANY)
+
+    assert check_numbers(raw) == expected
+    assert await async_check_numbers(raw) == expected
+    assert await async_check_numbers(iter(raw)) == expected
+
+
+async def test_async_check_numbers_refuses_what_is_not_text_in_long_lists() -> None:
+    raw: list[object] = ["555123456", 555123456, None] * (INLINE_LIMIT // 3 + 1)
+
+    result = await async_check_numbers(raw)  # type: ignore[arg-type]
+
+    assert result == NumberCheck(
+        valid=[GEO], invalid=["555123456", "None"] * (INLINE_LIMIT // 3 + 1)
+    )
+
+
+async def test_async_check_numbers_of_nothing() -> None:
+    assert await async_check_numbers([]) == NumberCheck(valid=[], invalid=[])
+
+
+@pytest.mark.parametrize(
+    ("count", "in_worker"),
+    [(1, False), (INLINE_LIMIT, False), (INLINE_LIMIT + 1, True)],
+)
+async def test_long_lists_are_checked_in_a_worker_thread(
+    count: int, in_worker: bool
+) -> None:
+    raw, reads = spies(f"5{index:08d}" for index in range(count))
+    loop_thread = threading.get_ident()
+
+    result = await async_check_numbers(raw)
+
+    assert result.valid == [f"9955{index:08d}" for index in range(count)]
+    assert sorted(text for text, _ in reads) == sorted(raw)  # each read once
+    threads = {thread for _, thread in reads}
+    assert len(threads) == 1
+    assert (loop_thread not in threads) is in_worker
+
+
+async def test_async_check_numbers_copies_the_inputs_first() -> None:
+    raw, expected = mixed_inputs(MANY)
+    inputs = list(raw)
+
+    pending = asyncio.create_task(async_check_numbers(inputs))
+    await asyncio.sleep(0)  # it hands the list to the worker thread
+    inputs.clear()  # the caller reuses its list while the worker runs
+
+    assert await pending == expected
 
 
 def test_invalid_number_error_lists_each_number() -> None:

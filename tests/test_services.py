@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from string import Formatter
+import threading
 import time
 from typing import Any
 
@@ -23,9 +24,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smsoffice.client import (
     InvalidScheduleError,
+    NumberCheck,
     SmsOfficeError,
     SmsOfficeUnknownCodeError,
 )
+from custom_components.smsoffice.client.numbers import INLINE_LIMIT
 from custom_components.smsoffice.const import (
     CONF_API_KEY,
     CONF_BASE_URL,
@@ -40,6 +43,7 @@ from custom_components.smsoffice.const import (
 from custom_components.smsoffice.sending import gateway_error, validation_error
 from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
 from tests.fake_smsoffice import FakeSmsOffice
+from tests.test_numbers import MANY, mixed_inputs, spies
 
 OTHER = "995555112233"
 
@@ -77,6 +81,18 @@ def only_send(gateway: FakeSmsOffice) -> dict[str, str]:
     assert request.raw_query_string == ""  # the key (and all else) in the body
     assert request.form["key"] == API_KEY
     return request.form
+
+
+def recipients_and_expected(blocks: int) -> tuple[list[str], NumberCheck]:
+    """Return `mixed_inputs` between saved names, and what checking them gives."""
+    raw, expected = mixed_inputs(blocks)
+    return (
+        ["Night guard", *raw, "Uncle", "mother"],
+        NumberCheck([GUARD, *expected.valid, MOTHER], [*expected.invalid, "Uncle"]),
+    )
+
+
+FEW_AND_MANY = pytest.mark.parametrize("blocks", [1, MANY], ids=["few", "many"])
 
 
 @pytest.fixture
@@ -230,6 +246,39 @@ async def test_skip_invalid_sends_to_the_rest(
     assert response["rejected"] == ["12", "Uncle"]
     assert response["credits"] == 2
     assert only_send(gateway)["destination"] == f"{MOTHER},{OTHER}"
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+@FEW_AND_MANY
+async def test_few_and_many_recipients_are_checked_alike(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    gateway: FakeSmsOffice,
+    blocks: int,
+) -> None:
+    """Above `INLINE_LIMIT` the numbers are checked in a worker thread, the same way."""
+    recipients, expected = recipients_and_expected(blocks)
+    assert (len(recipients) > INLINE_LIMIT) is (blocks > 1)
+
+    response = await send_sms(
+        hass, recipients=recipients, message="Hi", skip_invalid=True
+    )
+    assert response["recipients"] == expected.valid
+    assert response["rejected"] == expected.invalid
+    assert response["credits"] == len(expected.valid)
+    assert only_send(gateway)["destination"] == ",".join(expected.valid)
+    outbox = loaded_entry.runtime_data.outbox
+    assert len(outbox) == len(expected.valid)
+    for number in expected.valid:
+        assert outbox.get(response["reference"], number) is not None
+
+    with pytest.raises(ServiceValidationError) as err:
+        await send_sms(hass, recipients=recipients, message="Hi")
+    assert err.value.translation_key == "invalid_number"
+    assert err.value.translation_placeholders == {
+        "numbers": ", ".join(expected.invalid)
+    }
+    assert len(gateway.requests_to("send")) == 1
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
@@ -512,6 +561,45 @@ async def test_unexpected_answer_may_have_sent(
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
+@FEW_AND_MANY
+async def test_maybe_sent_records_the_numbers_checked_once(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    gateway: FakeSmsOffice,
+    no_retry_delay: None,
+    blocks: int,
+) -> None:
+    recipients, expected = recipients_and_expected(blocks)
+    # A send that goes through, then one that may have: each input read as often.
+    accepted, reads_accepted = spies(recipients)
+    await send_sms(hass, recipients=accepted, message="Hi", skip_invalid=True)
+    gateway.inject("html", endpoint="send")
+    maybe, reads_maybe = spies(recipients)
+    with pytest.raises(HomeAssistantError) as err:
+        await send_sms(hass, recipients=maybe, message="Hi", skip_invalid=True)
+
+    assert err.value.translation_key == "invalid_response"
+    assert sorted(text for text, _ in reads_maybe) == sorted(
+        text for text, _ in reads_accepted
+    )
+    checked_elsewhere = {thread for _, thread in reads_maybe} - {
+        threading.get_ident()  # the event loop's
+    }
+    assert bool(checked_elsewhere) is (blocks > 1)  # in a worker thread
+    assert err.value.translation_placeholders is not None
+    reference = err.value.translation_placeholders["reference"]
+    assert gateway.requests_to("send")[-1].form["destination"] == ",".join(
+        expected.valid
+    )
+    outbox = loaded_entry.runtime_data.outbox
+    assert len(outbox) == 2 * len(expected.valid)
+    for number in expected.valid:
+        record = outbox.get(reference, number)
+        assert record is not None
+        assert record.maybe_sent
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
 async def test_connection_broken_after_sending_may_have_sent(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
@@ -692,6 +780,41 @@ async def test_estimate_sends_nothing(
     assert response is not None
     assert (response["encoding"], response["parts"]) == ("GSM-7", 2)
     assert (response["recipients"], response["credits"]) == (3, 6)
+    assert len(gateway.requests) == before
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_estimate_counts_many_recipients_once_each(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    raw, expected = mixed_inputs(MANY)
+    valid = [text for text in raw if text not in expected.invalid]
+    assert len(valid) > INLINE_LIMIT
+    before = len(gateway.requests)
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        "estimate",
+        {"message": "Hi", "recipients": ["Mother", *valid]},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["recipients"] == len(expected.valid) + 1
+    assert response["credits"] == len(expected.valid) + 1
+
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "estimate",
+            {"message": "Hi", "recipients": raw},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "invalid_number"
+    assert err.value.translation_placeholders == {
+        "numbers": ", ".join(expected.invalid)
+    }
     assert len(gateway.requests) == before
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 

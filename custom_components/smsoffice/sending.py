@@ -40,7 +40,7 @@ from .client import (
     SmsOfficeSenderError,
     SmsOfficeTemporaryError,
     SmsOfficeValidationError,
-    check_numbers,
+    async_check_numbers,
     check_reference,
     new_reference,
 )
@@ -226,7 +226,10 @@ async def async_send(
     options = entry.options
     reference = _checked_reference(entry, reference)
     _checked_schedule(scheduled_at)
-    numbers = resolve_recipients(entry, recipients)
+    # Checked once, here (in a worker thread when there are many): the client
+    # takes the result as is, and a send that may have gone out is recorded
+    # under these same numbers.
+    numbers = await async_check_numbers(resolve_recipients(entry, recipients))
     try:
         result = await data.client.send(
             numbers,
@@ -248,9 +251,7 @@ async def async_send(
         ):
             # The gateway may have accepted it: keep it, so that its delivery
             # report is matched and a status check can settle it.
-            records = data.outbox.add(
-                reference, check_numbers(numbers).valid, maybe_sent=True
-            )
+            records = data.outbox.add(reference, numbers.valid, maybe_sent=True)
             data.delivery.async_track_sent(records)
         raise gateway_error(hass, entry, err, reference=reference) from err
     records = data.outbox.add_sent(result)

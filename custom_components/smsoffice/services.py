@@ -20,8 +20,8 @@ from .client import (
     InvalidNumberError,
     SmsOfficeError,
     SmsOfficeValidationError,
+    async_check_numbers,
     check_content,
-    check_numbers,
     check_reference,
     estimate_parts,
 )
@@ -122,9 +122,11 @@ async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
     return response
 
 
-def _all_numbers(entry: SmsOfficeConfigEntry, targets: list[str]) -> list[str]:
+async def _async_all_numbers(
+    entry: SmsOfficeConfigEntry, targets: list[str]
+) -> list[str]:
     """Return the targets as normalised numbers; raise if any is not one."""
-    numbers = check_numbers(resolve_recipients(entry, targets))
+    numbers = await async_check_numbers(resolve_recipients(entry, targets))
     if numbers.invalid:
         raise InvalidNumberError(numbers.invalid)
     return numbers.valid
@@ -137,7 +139,7 @@ async def _async_estimate(call: ServiceCall) -> ServiceResponse:
         check_content(message)
         if targets := call.data.get(ATTR_RECIPIENTS):
             entry = resolve_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
-            recipients = len(_all_numbers(entry, targets))
+            recipients = len(await _async_all_numbers(entry, targets))
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
     estimate = estimate_parts(message)
@@ -157,7 +159,7 @@ async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:
     data = entry.runtime_data
     try:
         check_reference(reference)
-        destinations = _all_numbers(entry, call.data[ATTR_DESTINATIONS])
+        destinations = await _async_all_numbers(entry, call.data[ATTR_DESTINATIONS])
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
     statuses: list[dict[str, Any]] = []

@@ -26,7 +26,7 @@ from .errors import (
     SmsOfficeValidationError,
 )
 from .models import DeliveryStatus, SendResult
-from .numbers import NumberCheck, check_numbers, normalise_number
+from .numbers import NumberCheck, async_check_numbers, check_numbers, normalise_number
 from .segments import Encoding, SegmentEstimate, estimate_parts
 from .validation import (
     MAX_CONTENT_LENGTH,
@@ -66,6 +66,7 @@ __all__ = [
     "SmsOfficeTemporaryError",
     "SmsOfficeUnknownCodeError",
     "SmsOfficeValidationError",
+    "async_check_numbers",
     "check_content",
     "check_numbers",
     "check_reference",

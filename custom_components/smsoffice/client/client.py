@@ -28,7 +28,7 @@ from .errors import (
     error_for_code,
 )
 from .models import DeliveryStatus, SendResult
-from .numbers import check_numbers, normalise_number
+from .numbers import NumberCheck, async_check_numbers, normalise_number
 from .segments import estimate_parts
 from .validation import (
     check_content,
@@ -136,7 +136,7 @@ class SmsOfficeClient:
 
     async def send(
         self,
-        destinations: Iterable[str] | str,
+        destinations: Iterable[str] | str | NumberCheck,
         content: str,
         sender: str,
         *,
@@ -151,10 +151,18 @@ class SmsOfficeClient:
         Every input is checked before any request. Invalid numbers fail the
         call, unless `allow_partial` is set and at least one number is valid:
         then they are reported in the result's `invalid`.
+
+        `destinations` may also be what `check_numbers` (or
+        `async_check_numbers`) made of them, so that a caller who needs the
+        normalised numbers itself does not check them twice. A long list is
+        checked in a worker thread (see `async_check_numbers`).
         """
-        numbers = check_numbers(
-            [destinations] if isinstance(destinations, str) else destinations
-        )
+        if isinstance(destinations, NumberCheck):
+            numbers = destinations
+        else:
+            numbers = await async_check_numbers(
+                [destinations] if isinstance(destinations, str) else destinations
+            )
         if not numbers.valid or (numbers.invalid and not allow_partial):
             raise InvalidNumberError(numbers.invalid or ["(no number)"])
         check_sender(sender)
