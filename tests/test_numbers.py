@@ -130,6 +130,22 @@ def test_other_georgian_numbers(raw: str, normalised: str) -> None:
 )
 def test_foreign_international_numbers(raw: str, normalised: str) -> None:
     assert normalise_number(raw) == normalised
+    # What the gateway and the outbox hold reads back as itself.
+    assert normalise_number(normalised) == normalised
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("447911123456", "447911123456"),
+        ("44 7911 123456", "447911123456"),
+        ("12025550143", "12025550143"),
+        ("995 555 12 34 56", GEO),
+    ],
+)
+def test_international_numbers_without_plus(raw: str, normalised: str) -> None:
+    """As the gateway writes them: 11 digits or more, no leading 0."""
+    assert normalise_number(raw) == normalised
 
 
 @pytest.mark.parametrize(
@@ -147,6 +163,12 @@ def test_foreign_international_numbers(raw: str, normalised: str) -> None:
         "+99555512345",  # one digit short
         "+9955551234567",  # one digit long
         "5551234567890",
+        # Land lines without their area code: dialable only locally.
+        "123456",
+        "2123456",
+        # A Georgian mobile with a digit too many is not read as foreign.
+        "5551234567",
+        "55512345678",
         "0",
         "+",
         "00",

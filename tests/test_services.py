@@ -889,6 +889,29 @@ async def test_get_message_status_updates_the_outbox(
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
+async def test_get_message_status_of_a_foreign_number(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+) -> None:
+    """A number abroad is asked about in the form it was sent to (it once failed)."""
+    await send_sms(hass, recipients=["+44 7911 123456"], message="Hi", reference="r2")
+    await hass.async_block_till_done()
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_message_status",
+        {"reference": "r2", "destinations": ["+44 7911 123456"]},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["statuses"] == [
+        {"destination": "447911123456", "status": "delivered"}
+    ]
+    assert [r.query["destination"] for r in gateway.requests_to("status")] == [
+        "447911123456"
+    ]
+
+
 @pytest.mark.parametrize(
     ("data", "key"),
     [

@@ -24,6 +24,8 @@ import phonenumbers
 from .errors import InvalidNumberError
 
 DEFAULT_REGION = "GE"
+GEORGIA_CODE = 995
+_MIN_BARE_INTERNATIONAL = 11
 _ALREADY_NORMALISED = re.compile(r"995[0-9]{9}")
 _DIGITS_ONLY = re.compile(r"[0-9]+")
 # Up to this many inputs are checked in the event loop (at most ~8 ms); more in
@@ -50,20 +52,37 @@ def _parse(raw: str) -> str | None:
         # 555 16 26 36) and drops trailing ones: a typo must not reach a stranger.
         # Extensions ("ext. 12", "x 7") are refused either way.
         return None
-    # A Georgian number written internationally without + or 00: 995XXXXXXXXX
-    # with separators. Read it as international rather than as a national number.
+    # A number written internationally without + or 00, as the gateway writes
+    # them (995555123456, 447911123456), possibly with separators. Georgian
+    # national numbers have 9 digits (10 with the leading 0), so 11 digits or
+    # more not starting with 0 can only be international.
     digits = re.sub(r"[\s().-]", "", text)
-    if (
-        _DIGITS_ONLY.fullmatch(digits)
-        and digits.startswith("995")
-        and len(digits) == 12
-    ):
+    bare_international = (
+        _DIGITS_ONLY.fullmatch(digits) is not None
+        and not digits.startswith("0")
+        and len(digits) >= _MIN_BARE_INTERNATIONAL
+    )
+    if bare_international:
         text = "+" + digits
     try:
         number = phonenumbers.parse(text, DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         return None
-    if number.extension or not phonenumbers.is_possible_number(number):
+    if (
+        number.extension
+        # Not "possible local only" (123456, a land line without its area
+        # code): the gateway needs the whole number.
+        or phonenumbers.is_possible_number_with_reason(number)
+        != phonenumbers.ValidationResult.IS_POSSIBLE
+    ):
+        return None
+    if (
+        bare_international
+        and number.country_code != GEORGIA_CODE
+        and not phonenumbers.is_valid_number(number)
+    ):
+        # Without a + the reading as foreign is a guess: only for a number that
+        # exists there, not for a Georgian number with a digit too many.
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
