@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from datetime import timedelta
 import logging
 import time
@@ -9,6 +10,7 @@ from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -18,9 +20,21 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.smsoffice.client import DeliveryStatus
 from custom_components.smsoffice.const import DOMAIN
-from custom_components.smsoffice.outbox import SAVE_DELAY, STORAGE_VERSION, Outbox
+from custom_components.smsoffice.outbox import (
+    SAVE_DELAY,
+    STORAGE_VERSION,
+    Outbox,
+    OutboxRecord,
+)
 from tests.conftest import GUARD, MOTHER
 from tests.fake_smsoffice import FakeSmsOffice
+
+# Each field this version writes and its default (None for the required ones).
+FIELDS = [
+    (field.name, None if field.default is MISSING else field.default)
+    for field in fields(OutboxRecord)
+]
+NAMES = [name for name, _ in FIELDS]
 
 
 def storage_key(entry_id: str) -> str:
@@ -29,10 +43,29 @@ def storage_key(entry_id: str) -> str:
 
 
 def stored_records(hass_storage: dict[str, Any], entry_id: str) -> list[dict[str, Any]]:
-    """Return the records written for an entry."""
+    """Return the records written for an entry, each as a dict by field name."""
     stored = hass_storage[storage_key(entry_id)]
     assert stored["version"] == STORAGE_VERSION
-    return list(stored["data"]["records"])
+    names = stored["data"]["fields"]
+    return [
+        dict(zip(names, values, strict=True)) for values in stored["data"]["records"]
+    ]
+
+
+def stored_version_2(key: str, names: list[str], rows: list[Any]) -> dict[str, Any]:
+    """Return what the store holds for `key`: these rows, in version 2."""
+    return {"version": 2, "key": key, "data": {"fields": names, "records": rows}}
+
+
+def row(reference: Any, destination: Any, sent_at: Any, **values: Any) -> list[Any]:
+    """Return a record's values in the order this version writes them."""
+    named = {
+        "reference": reference,
+        "destination": destination,
+        "sent_at": sent_at,
+        **values,
+    }
+    return [named.get(name, default) for name, default in FIELDS]
 
 
 async def send_sms(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
@@ -142,12 +175,14 @@ async def test_bounded_by_count_and_age(
         ("c", GUARD),
     ]
     assert outbox.has_reference("b")
+    assert outbox.has_reference("a")  # still at GUARD
+    assert outbox.get("a", MOTHER) is None
     assert not outbox.has_reference("old")
-    assert [r.destination for r in outbox.for_reference("a")] == [GUARD]
     await outbox.async_save_now()
 
     # Records that aged while Home Assistant was off are dropped on load.
-    hass_storage[storage_key("bounded")]["data"]["records"][0]["sent_at"] = now - 7200
+    stored = hass_storage[storage_key("bounded")]["data"]
+    stored["records"][0][stored["fields"].index("sent_at")] = now - 7200
     restarted = Outbox(hass, "bounded", max_records=3, max_age=timedelta(hours=1))
     await restarted.async_load()
     assert [r.reference for r in restarted.records()] == ["b", "c"]
@@ -202,12 +237,104 @@ async def test_unreadable_records_are_skipped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     now = time.time()
-    hass_storage[storage_key("broken")] = {
-        "version": STORAGE_VERSION,
-        "key": storage_key("broken"),
+    hass_storage[storage_key("broken")] = stored_version_2(
+        storage_key("broken"),
+        NAMES,
+        [
+            row("good", MOTHER, now),
+            row("bad", MOTHER, None),
+            row(5, MOTHER, now),
+            row("odd", GUARD, now, status=["delivered"]),
+            row("short", MOTHER, now)[:-1],
+            None,  # unreadable already in version 1
+            "not a record",
+            row("also good", GUARD, int(now), status="pending"),
+        ],
+    )
+    outbox = Outbox(hass, "broken")
+    with caplog.at_level(logging.WARNING):
+        await outbox.async_load()
+    assert [r.reference for r in outbox.records()] == ["good", "also good"]
+    assert "Skipped 6 unreadable records" in caplog.text
+    assert caplog.text.count("unreadable records") == 1
+    assert not outbox.has_reference("bad")
+
+    # Nothing to read: no list of records, no field names, not even a dict.
+    caplog.clear()
+    for key, data in {
+        "empty": {"records": None},
+        "nameless": {"fields": None, "records": [row("x", MOTHER, now), []]},
+        "odd names": {"fields": [1, ["sent_at"]], "records": [[MOTHER, now]]},
+        "not a dict": ["records"],
+    }.items():
+        hass_storage[storage_key(key)] = {
+            "version": STORAGE_VERSION,
+            "key": storage_key(key),
+            "data": data,
+        }
+        empty = Outbox(hass, key)
+        await empty.async_load()
+        assert len(empty) == 0
+    assert "Skipped 2 unreadable records" in caplog.text
+    assert "Skipped 1 unreadable records" in caplog.text
+
+
+async def test_records_written_by_another_version_are_read(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """Fields are named once: their order may differ, unknown ones are dropped."""
+    now = time.time()
+    hass_storage[storage_key("other")] = stored_version_2(
+        storage_key("other"),
+        ["destination", "colour", "reference", "sent_at", "status", "polls"],
+        [
+            [MOTHER, "blue", "ref", now, "delivered", 3],
+            [GUARD, "red", "ref", now, None],  # one value short: skipped
+            [GUARD, "red", "ref", "yesterday", None, 0],
+        ],
+    )
+    outbox = Outbox(hass, "other")
+    await outbox.async_load()
+    (record,) = outbox.records()
+    assert record == OutboxRecord("ref", MOTHER, now, status="delivered", polls=3)
+    assert record.settled
+    assert outbox.has_reference("ref")
+
+    # Written back in this version's order.
+    await outbox.async_save_now()
+    values = row("ref", MOTHER, now, status="delivered", polls=3)
+    assert stored_records(hass_storage, "other") == [
+        dict(zip(NAMES, values, strict=True))
+    ]
+
+
+async def test_a_version_1_file_is_read_and_rewritten(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Installations that saved a dict per record keep their records."""
+    now = time.time()
+    polled = {
+        "reference": "old",
+        "destination": MOTHER,
+        "sent_at": now - 600,
+        "status": "pending",
+        "reason": "Waiting",
+        "updated_at": now - 500,
+        "next_poll": now + 300,
+        "polls": 4,
+        "foreign": False,
+        "given_up": False,
+        "maybe_sent": True,
+    }
+    key = storage_key("v1")
+    hass_storage[key] = {
+        "version": 1,
+        "key": key,
         "data": {
             "records": [
-                {"reference": "good", "destination": MOTHER, "sent_at": now},
+                polled,
                 {"reference": "new", "destination": GUARD, "sent_at": now, "x": 1},
                 {"reference": "bad", "destination": MOTHER},
                 {"reference": 5, "destination": MOTHER, "sent_at": now},
@@ -215,20 +342,97 @@ async def test_unreadable_records_are_skipped(
             ]
         },
     }
-    outbox = Outbox(hass, "broken")
+    outbox = Outbox(hass, "v1")
     with caplog.at_level(logging.WARNING):
         await outbox.async_load()
-    assert [r.reference for r in outbox.records()] == ["good", "new"]
     assert "Skipped 3 unreadable records" in caplog.text
+    assert [r.reference for r in outbox.records()] == ["old", "new"]
+    assert outbox.get("old", MOTHER) == OutboxRecord(**polled)
+    assert outbox.get("new", GUARD) == OutboxRecord("new", GUARD, now)
+    assert outbox.has_reference("old")
+    assert list(outbox.unsettled()) == list(outbox.records())
 
-    hass_storage[storage_key("empty")] = {
-        "version": STORAGE_VERSION,
-        "key": storage_key("empty"),
-        "data": {"records": None},
+    # Rewritten as version 2 on load (the unreadable ones as nulls, until the
+    # next save leaves them out).
+    stored = hass_storage[key]
+    assert stored["version"] == STORAGE_VERSION == 2
+    assert stored["data"]["fields"] == NAMES
+    assert stored["data"]["records"][2:] == [None, None, None]
+    await outbox.async_save_now()
+    assert [
+        (r["reference"], r["polls"], r["maybe_sent"])
+        for r in stored_records(hass_storage, "v1")
+    ] == [("old", 4, True), ("new", 0, False)]
+
+    for name, data in {"v1 empty": {"records": None}, "v1 odd": "nonsense"}.items():
+        hass_storage[storage_key(name)] = {
+            "version": 1,
+            "key": storage_key(name),
+            "data": data,
+        }
+        empty = Outbox(hass, name)
+        await empty.async_load()
+        assert len(empty) == 0
+
+
+async def test_a_newer_version_is_not_read(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """After a downgrade the outbox is not mistaken for an older form."""
+    hass_storage[storage_key("newer")] = {
+        "version": STORAGE_VERSION + 1,
+        "key": storage_key("newer"),
+        "data": {"records": {}},
     }
-    empty = Outbox(hass, "empty")
-    await empty.async_load()
-    assert len(empty) == 0
+    with pytest.raises((NotImplementedError, HomeAssistantError)):
+        await Outbox(hass, "newer").async_load()
+
+
+async def test_references_are_counted_in_step(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """`has_reference` answers without a scan and agrees with the records."""
+    outbox = Outbox(hass, "counted", max_records=4, max_age=timedelta(hours=1))
+
+    def check() -> None:
+        present = {record.reference for record in outbox.records()}
+        for reference in ("a", "b", "c", "d", "late"):
+            assert outbox.has_reference(reference) is (reference in present)
+
+    now = time.time()
+    outbox.add("a", [MOTHER, GUARD], now - 1000)
+    outbox.add("b", [MOTHER], now - 60)
+    outbox.add("a", [MOTHER], now - 30)  # the same message again: moved to the end
+    check()
+    assert [(r.reference, r.destination) for r in outbox.records()] == [
+        ("a", GUARD),
+        ("b", MOTHER),
+        ("a", MOTHER),
+    ]
+    outbox.add("c", [MOTHER, GUARD], now)  # over the count: a at GUARD goes
+    check()
+    assert outbox.has_reference("a")
+    outbox.add("d", [MOTHER], now)  # b goes
+    check()
+    assert not outbox.has_reference("b")
+    outbox.add("late", [GUARD], now + 3600 - 10)  # a at MOTHER ages out
+    check()
+    assert not outbox.has_reference("a")
+    await outbox.async_save_now()
+
+    # Counted again on load, and in step with the bound applied then.
+    restarted = Outbox(hass, "counted", max_records=2, max_age=timedelta(hours=1))
+    await restarted.async_load()
+    assert [r.reference for r in restarted.records()] == ["d", "late"]
+    outbox = restarted
+    check()
+
+
+async def test_saves_are_encoded_off_the_event_loop(hass: HomeAssistant) -> None:
+    """Releases whose store could encode in the event loop are told not to."""
+    store = Outbox(hass, "encoded")._store
+    # Home Assistant 2025.4 has no such option: it always encodes elsewhere.
+    assert getattr(store, "_serialize_in_event_loop", False) is False
 
 
 async def test_final_write_saves_pending_changes(
