@@ -34,6 +34,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.smsoffice import logbook
 from custom_components.smsoffice.client import DeliveryStatus
 from custom_components.smsoffice.const import (
+    CONF_ACCEPT_FOREIGN,
     CONF_STATUS_POLLING,
     DOMAIN,
     EVENT_DELIVERY_STATUS,
@@ -41,7 +42,8 @@ from custom_components.smsoffice.const import (
     STATUS_POLL_GIVE_UP,
     STATUS_POLL_MAX,
 )
-from custom_components.smsoffice.delivery import DeliveryReport
+from custom_components.smsoffice.delivery import DeliveryReport, DeliveryReports
+from custom_components.smsoffice.outbox import Outbox
 from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -429,6 +431,94 @@ async def test_messages_sent_in_a_row_are_polled_together(
     await advance(hass, freezer, timedelta(seconds=10))
     assert polls(gateway) == 2
     assert [e.data["reference"] for e in events] == [REFERENCE, "second"]
+
+
+async def test_a_send_moves_a_later_wake_up_forward(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """A message sent while the next poll is far off is still polled after 30 s."""
+    gateway.set_outcome(MOTHER, "pending")
+    await send(hass, [MOTHER])
+    await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    assert polls(gateway) == 1  # pending: asked again in a minute
+
+    await advance(hass, freezer, timedelta(seconds=10))
+    await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {"recipients": [GUARD], "message": "more", "reference": "second"},
+        blocking=True,
+    )
+    await advance(hass, freezer, STATUS_POLL_FIRST - timedelta(seconds=1))
+    assert polls(gateway) == 1
+    await advance(hass, freezer, timedelta(seconds=2))
+    assert polls(gateway) == 2
+    assert [(e.data["reference"], e.data["status"]) for e in events] == [
+        (REFERENCE, "pending"),
+        ("second", "delivered"),
+    ]
+    # The first message keeps its own backoff: a minute after its first poll.
+    await advance(hass, freezer, timedelta(seconds=18))
+    assert polls(gateway) == 2
+    await advance(hass, freezer, timedelta(seconds=2))
+    assert polls(gateway) == 3
+
+
+async def test_no_second_poll_while_one_runs(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """Asking for the next wake-up while a poll runs leaves it to that poll."""
+    gateway.set_outcome(MOTHER, "pending")
+    gateway.set_outcome(GUARD, "pending")
+    await send(hass, [MOTHER, GUARD])
+    delivery = entry.runtime_data.delivery
+    client = entry.runtime_data.client
+    original = client.get_message_status
+    asked: list[str] = []
+
+    async def ask(destination: str, reference: str) -> DeliveryStatus:
+        if not asked:
+            # The other destination is due too: only the running poll asks.
+            delivery.async_schedule_poll()
+            freezer.tick(timedelta(seconds=1))
+            async_fire_time_changed(hass)
+        asked.append(destination)
+        return await original(destination, reference)
+
+    with patch.object(client, "get_message_status", side_effect=ask):
+        await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    assert sorted(asked) == sorted([MOTHER, GUARD])
+    assert polls(gateway) == 2
+    assert [e.data["status"] for e in events] == ["pending", "pending"]
+
+
+@pytest.mark.parametrize("options", [{CONF_ACCEPT_FOREIGN: True}], indirect=True)
+async def test_foreign_reports_keep_the_outbox_bounded(
+    hass: HomeAssistant, entry: MockConfigEntry, events: list[Event]
+) -> None:
+    """Reports for messages sent elsewhere are recorded, within the count bound."""
+    outbox = Outbox(hass, "foreign", max_records=3)
+    delivery = DeliveryReports(hass, entry, entry.runtime_data.client, outbox)
+    for number in range(1, 6):
+        report = DeliveryReport(f"f{number}", MOTHER, DeliveryStatus.DELIVERED)
+        assert delivery.async_handle(report, "webhook")
+    assert len(events) == 5
+    assert [(r.reference, r.foreign) for r in outbox.records()] == [
+        ("f3", True),
+        ("f4", True),
+        ("f5", True),
+    ]
+    assert not outbox.has_reference("f2")
+    assert outbox.has_reference("f3")
+    await outbox.async_remove()
 
 
 # The event entity.

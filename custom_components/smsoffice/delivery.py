@@ -94,6 +94,7 @@ class DeliveryReports:
         self._client = client
         self._outbox = outbox
         self._cancel_poll: CALLBACK_TYPE | None = None
+        self._poll_due: float | None = None  # when the poll timer fires (wall time)
         self._poll_task: asyncio.Task[None] | None = None
         self._polling = False
         self._signal = SIGNAL_DELIVERY_REPORT.format(entry_id=entry.entry_id)
@@ -165,41 +166,63 @@ class DeliveryReports:
     @callback
     def _async_stop(self) -> None:
         self._polling = False
-        if self._cancel_poll:
-            self._cancel_poll()
-            self._cancel_poll = None
+        self._async_cancel_wake_up()
         if self._poll_task:
             self._poll_task.cancel()
             self._poll_task = None
 
     @callback
     def async_track_sent(self, records: list[OutboxRecord]) -> None:
-        """Poll newly sent messages after the first delay."""
+        """Poll newly sent messages after the first delay.
+
+        Only the new records are looked at: the wake-up moves when they are due
+        before it (a running poll looks at every record when it ends).
+        """
         if not self._polling:
             return
-        first = time.time() + STATUS_POLL_FIRST.total_seconds()
+        now = time.time()
+        first = now + STATUS_POLL_FIRST.total_seconds()
         for record in records:
             record.next_poll = first
-        self.async_schedule_poll()
+        if self._poll_task is None and (
+            self._poll_due is None or first < self._poll_due
+        ):
+            self._async_wake_up_at(first, now)
 
     @callback
     def async_schedule_poll(self) -> None:
-        """Wake up when the next record is due (unless a poll is running)."""
-        if self._cancel_poll:
-            self._cancel_poll()
-            self._cancel_poll = None
+        """Wake up when the next record is due (unless a poll is running).
+
+        Looks at every unsettled record: when polling starts and after a poll.
+        """
+        self._async_cancel_wake_up()
         if not self._polling or self._poll_task:
             return  # the running poll schedules the next one when it ends
         now = time.time()
-        due = [r.next_poll or now for r in self._outbox.unsettled()]
-        if not due:
-            return
-        delay = max(0.0, min(due) - now)
-        self._cancel_poll = async_call_later(self._hass, delay, self._async_wake_up)
+        due = min((r.next_poll or now for r in self._outbox.unsettled()), default=None)
+        if due is not None:
+            self._async_wake_up_at(due, now)
+
+    @callback
+    def _async_wake_up_at(self, due: float, now: float) -> None:
+        """Set the poll timer for `due` (wall time), replacing any other."""
+        self._async_cancel_wake_up()
+        self._poll_due = due
+        self._cancel_poll = async_call_later(
+            self._hass, max(0.0, due - now), self._async_wake_up
+        )
+
+    @callback
+    def _async_cancel_wake_up(self) -> None:
+        if self._cancel_poll:
+            self._cancel_poll()
+            self._cancel_poll = None
+        self._poll_due = None
 
     @callback
     def _async_wake_up(self, _now: datetime) -> None:
         self._cancel_poll = None
+        self._poll_due = None
         # A background task of the entry: cancelled when the entry unloads.
         self._poll_task = self._entry.async_create_background_task(
             self._hass,
