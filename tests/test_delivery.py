@@ -35,6 +35,7 @@ from custom_components.smsoffice import logbook
 from custom_components.smsoffice.client import DeliveryStatus
 from custom_components.smsoffice.const import (
     CONF_ACCEPT_FOREIGN,
+    CONF_CLOUDHOOK_URL,
     CONF_STATUS_POLLING,
     DOMAIN,
     EVENT_DELIVERY_STATUS,
@@ -349,21 +350,30 @@ async def test_no_polling_when_off(
 
 
 @pytest.mark.parametrize(
-    ("external_url", "polling"), [(None, True), ("https://home.example.ge", False)]
+    ("external_url", "cloudhook", "polling"),
+    [
+        (None, None, True),
+        ("https://home.example.ge", None, False),
+        (None, "https://hooks.nabu.casa/abc", False),
+    ],
 )
 async def test_polling_default_follows_reachability(
     hass: HomeAssistant,
     config_entry: MockConfigEntry,
     external_url: str | None,
+    cloudhook: str | None,
     polling: bool,
 ) -> None:
-    """Without the option, poll when the internet cannot reach Home Assistant."""
+    """Without the option, poll when the callback URL is not reachable from outside."""
     if external_url:
         await async_process_ha_core_config(hass, {"external_url": external_url})
     options = dict(config_entry.options)
     del options[CONF_STATUS_POLLING]
+    data = dict(config_entry.data)
+    if cloudhook:
+        data[CONF_CLOUDHOOK_URL] = cloudhook
     config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(config_entry, options=options)
+    hass.config_entries.async_update_entry(config_entry, data=data, options=options)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
 

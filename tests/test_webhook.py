@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-import sys
-import types
 from typing import Any
 from unittest.mock import patch
 
 from aiohttp import payload
 from aiohttp.test_utils import TestClient, make_mocked_request
-from homeassistant import components
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
@@ -27,12 +24,8 @@ from custom_components.smsoffice.const import (
     CONF_WEBHOOK_ID,
     EVENT_DELIVERY_STATUS,
 )
-from custom_components.smsoffice.webhook import (
-    MAX_BODY_BYTES,
-    handle_callback,
-    internet_reachable,
-    webhook_url,
-)
+from custom_components.smsoffice.reachability import webhook_url
+from custom_components.smsoffice.webhook import MAX_BODY_BYTES, handle_callback
 from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -559,36 +552,19 @@ async def test_webhook_url(hass: HomeAssistant) -> None:
     """The URL to paste, and whether the internet reaches it."""
     data = {CONF_WEBHOOK_ID: WEBHOOK_ID}
     assert webhook_url(hass, data) == (WEBHOOK_PATH, False)
-    assert not internet_reachable(hass)
 
     await async_process_ha_core_config(
         hass, {"internal_url": "http://192.168.1.10:8123"}
     )
     assert webhook_url(hass, data) == ("http://192.168.1.10:8123" + WEBHOOK_PATH, False)
-    assert not internet_reachable(hass)
 
     await async_process_ha_core_config(
         hass, {"external_url": "https://home.example.ge"}
     )
     assert webhook_url(hass, data) == ("https://home.example.ge" + WEBHOOK_PATH, True)
-    assert internet_reachable(hass)
 
     cloudhook = "https://hooks.nabu.casa/abc"
     assert webhook_url(hass, {**data, CONF_CLOUDHOOK_URL: cloudhook}) == (
         cloudhook,
         True,
     )
-
-
-async def test_cloud_subscription_is_reachable(hass: HomeAssistant) -> None:
-    """With Home Assistant Cloud the internet reaches us even without a URL."""
-    hass.config.components.add("cloud")
-    # A stand-in: the real cloud integration needs packages tests do not install.
-    cloud = types.ModuleType("homeassistant.components.cloud")
-    with (
-        patch.dict(sys.modules, {"homeassistant.components.cloud": cloud}),
-        patch.object(components, "cloud", cloud, create=True),
-    ):
-        for active in (True, False):
-            cloud.async_active_subscription = lambda hass, a=active: a
-            assert internet_reachable(hass) is active

@@ -65,7 +65,7 @@ from .const import (
     SECTION_ADVANCED,
     SUBENTRY_RECIPIENT,
 )
-from .webhook import webhook_url
+from .reachability import webhook_url
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT = TextSelector()

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .client import DeliveryStatus, SmsOfficeClient, SmsOfficeError, normalise_number
 from .const import (
@@ -31,6 +30,7 @@ from .const import (
     STATUS_POLL_MAX,
 )
 from .outbox import Outbox, OutboxRecord
+from .reachability import webhook_url
 
 if TYPE_CHECKING:
     from .coordinator import SmsOfficeConfigEntry
@@ -61,21 +61,6 @@ class DeliveryReport:
     reason: str = ""
     timestamp: datetime | None = None
     operator: str = ""
-
-
-def internet_reachable(hass: HomeAssistant) -> bool:
-    """Return whether smsoffice.ge could call back: an external URL or Home Assistant Cloud."""
-    if "cloud" in hass.config.components:
-        # Imported only when loaded: it pulls in much of Home Assistant.
-        from homeassistant.components import cloud  # noqa: PLC0415
-
-        if cloud.async_active_subscription(hass):
-            return True
-    try:
-        get_url(hass, allow_internal=False, allow_cloud=False)
-    except NoURLAvailableError:
-        return False
-    return True
 
 
 class DeliveryReports:
@@ -156,7 +141,7 @@ class DeliveryReports:
         """
         self._polling = bool(
             self._entry.options.get(
-                CONF_STATUS_POLLING, not internet_reachable(self._hass)
+                CONF_STATUS_POLLING, not webhook_url(self._hass, self._entry.data)[1]
             )
         )
         if self._polling:

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
 import re
-from typing import Any
 from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
@@ -16,20 +15,17 @@ from aiohttp.web_protocol import RequestPayloadError
 from homeassistant.components import webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .client import MAX_REFERENCE_LENGTH, DeliveryStatus
-from .const import CONF_CLOUDHOOK_URL, CONF_WEBHOOK_ID, DOMAIN, LOGGER
+from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
 from .coordinator import SmsOfficeConfigEntry
-from .delivery import DeliveryReport, internet_reachable
+from .delivery import DeliveryReport
 
 __all__ = [
     "MalformedCallbackError",
     "async_register_webhook",
     "handle_callback",
-    "internet_reachable",
     "parse_report",
-    "webhook_url",
 ]
 
 GEORGIA = ZoneInfo("Asia/Tbilisi")
@@ -43,21 +39,6 @@ _ACCEPTING_STATES = (ConfigEntryState.SETUP_IN_PROGRESS, ConfigEntryState.LOADED
 
 class MalformedCallbackError(ValueError):
     """A callback that cannot be a delivery report."""
-
-
-def webhook_url(hass: HomeAssistant, data: Mapping[str, Any]) -> tuple[str, bool]:
-    """Return the callback URL to paste in the profile, and whether the internet reaches it."""
-    if cloudhook := data.get(CONF_CLOUDHOOK_URL):
-        return str(cloudhook), True
-    path = webhook.async_generate_path(data[CONF_WEBHOOK_ID])
-    try:
-        return get_url(hass, allow_internal=False, allow_cloud=False) + path, True
-    except NoURLAvailableError:
-        pass
-    try:
-        return get_url(hass, allow_cloud=False) + path, False
-    except NoURLAvailableError:
-        return path, False
 
 
 def async_register_webhook(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> None:
