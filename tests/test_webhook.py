@@ -215,6 +215,22 @@ async def test_destination_in_national_form_matches(
     assert [e.data["destination"] for e in events] == [MOTHER]
 
 
+async def test_destination_the_message_was_not_sent_to(
+    hass: HomeAssistant, client: TestClient, events: list[Event]
+) -> None:
+    """A known reference at a number it was not sent to is acknowledged, not applied."""
+    await send(hass, [MOTHER])
+
+    # As normalised, in a national form that has to be read first, and digits
+    # that are no number.
+    for destination in (GUARD, "0" + GUARD[3:], "123456"):
+        status, body = await get(client, callback_params(destination=destination))
+        assert (status, body) == (200, "OK")
+    await hass.async_block_till_done()
+
+    assert events == []
+
+
 async def test_post_form_callback(
     hass: HomeAssistant, client: TestClient, events: list[Event]
 ) -> None:

@@ -123,6 +123,8 @@ class DeliveryReports:
         """Return the outbox record, also when the number comes in another form."""
         if record := self._outbox.get(reference, destination):
             return record
+        if not self._outbox.has_reference(reference):
+            return None  # not sent here: no need to read the number (phonenumbers)
         try:
             normalised = normalise_number(destination)
         except SmsOfficeError:
