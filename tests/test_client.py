@@ -11,7 +11,8 @@ Nothing of the client is mocked.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 import json
@@ -877,6 +878,52 @@ async def test_connection_refused_is_retried_then_fails(
 
     assert caught.value.maybe_sent is False
     assert "Cannot connect to 127.0.0.1:" in str(caught.value)
+    retries = [r for r in caplog.records if r.msg.startswith("Retrying")]
+    assert len(retries) == RETRIES
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """Return a loopback port whose connections never complete.
+
+    Its listening socket's queue is full and nothing accepts: the kernel
+    drops further handshakes, so a connection attempt waits until it times out.
+    """
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        try:
+            yield port
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_connect_timeout_is_retried_then_fails_as_not_sent(
+    make_client: ClientFactory,
+    unanswered_port: int,
+    endpoint: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A connection that never completes: a send cannot have gone out either."""
+    caplog.set_level(logging.DEBUG, logger=CLIENT_LOGGER)
+    client = make_client(
+        base_url=f"http://127.0.0.1:{unanswered_port}", connect_timeout=0.2
+    )
+
+    with pytest.raises(SmsOfficeConnectionError) as caught:
+        await CALLS[endpoint](client)
+
+    assert caught.value.maybe_sent is False
+    assert "Cannot connect to 127.0.0.1:" in str(caught.value)
+    assert "ConnectionTimeoutError" in str(caught.value)
     retries = [r for r in caplog.records if r.msg.startswith("Retrying")]
     assert len(retries) == RETRIES
 

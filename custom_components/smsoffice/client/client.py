@@ -64,14 +64,22 @@ class SmsOfficeClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 15.0,
+        connect_timeout: float = 5.0,
         retries: int = 2,
         retry_delay: float = 1.0,
     ) -> None:
-        """Use `session` to reach the gateway at `base_url`."""
+        """Use `session` to reach the gateway at `base_url`.
+
+        `timeout` bounds a whole call; `connect_timeout` (at most `timeout`)
+        the connection alone: a call that times out connecting cannot have
+        arrived, so it is retried, and a send is known not to have gone out.
+        """
         self._session = session
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeout, connect=min(connect_timeout, timeout)
+        )
         self._retries = retries
         self._retry_delay = retry_delay
         # The key as given and as a URL or JSON quotes it, longest first.
@@ -245,7 +253,7 @@ class SmsOfficeClient:
             ) as response:
                 body = await response.read()
                 status = response.status
-        except aiohttp.ClientConnectorError as err:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
             # The connection was never made: the request cannot have arrived.
             raise SmsOfficeConnectionError(
                 f"Cannot connect to {self._host}: {type(err).__name__}",
