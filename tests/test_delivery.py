@@ -81,15 +81,17 @@ def events(hass: HomeAssistant) -> list[Event]:
     return async_capture_events(hass, EVENT_DELIVERY_STATUS)
 
 
-async def send(hass: HomeAssistant, recipients: list[str]) -> None:
-    """Send a message with the reference `REFERENCE`."""
+async def send(
+    hass: HomeAssistant, recipients: list[str], reference: str = REFERENCE
+) -> None:
+    """Send a message (with the reference `REFERENCE` unless told otherwise)."""
     await hass.services.async_call(
         DOMAIN,
         "send_sms",
         {
             "recipients": recipients,
             "message": "The alarm went off",
-            "reference": REFERENCE,
+            "reference": reference,
         },
         blocking=True,
         return_response=True,
@@ -214,12 +216,7 @@ async def test_report_fires_once_whichever_way_comes_first(
     # Now the other way round: the poll settles it, the callback comes later.
     gateway.callback_url = None
     events.clear()
-    await hass.services.async_call(
-        DOMAIN,
-        "send_sms",
-        {"recipients": [GUARD], "message": "again", "reference": "alarm-0002"},
-        blocking=True,
-    )
+    await send(hass, [GUARD], "alarm-0002")
     await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
     assert [e.data["source"] for e in events] == ["poll"]
     response = await client.get(
@@ -430,12 +427,7 @@ async def test_messages_sent_in_a_row_are_polled_together(
     """Each send moves the wake-up; both messages are polled when due."""
     await send(hass, [MOTHER])
     await advance(hass, freezer, timedelta(seconds=10))
-    await hass.services.async_call(
-        DOMAIN,
-        "send_sms",
-        {"recipients": [GUARD], "message": "more", "reference": "second"},
-        blocking=True,
-    )
+    await send(hass, [GUARD], "second")
     await advance(hass, freezer, STATUS_POLL_FIRST - timedelta(seconds=5))
     assert polls(gateway) == 1
     await advance(hass, freezer, timedelta(seconds=10))
@@ -457,12 +449,7 @@ async def test_a_send_moves_a_later_wake_up_forward(
     assert polls(gateway) == 1  # pending: asked again in a minute
 
     await advance(hass, freezer, timedelta(seconds=10))
-    await hass.services.async_call(
-        DOMAIN,
-        "send_sms",
-        {"recipients": [GUARD], "message": "more", "reference": "second"},
-        blocking=True,
-    )
+    await send(hass, [GUARD], "second")
     await advance(hass, freezer, STATUS_POLL_FIRST - timedelta(seconds=1))
     assert polls(gateway) == 1
     await advance(hass, freezer, timedelta(seconds=2))
