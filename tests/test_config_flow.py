@@ -22,6 +22,7 @@ from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USER,
     ConfigEntryState,
+    ConfigFlowResult,
 )
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -154,6 +155,16 @@ def cloud(*, active: bool, create: AsyncMock | None = None) -> Any:
 # --------------------------------------------------------------------- user
 
 
+async def submit_user_step(
+    hass: HomeAssistant, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    """Start the user flow and submit its one step."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+
+
 async def test_user_flow_creates_the_entry(
     hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
@@ -213,12 +224,7 @@ async def test_user_flow_external_url(
 ) -> None:
     """With an external URL the callback URL is shown and polling stays off."""
     await hass.config.async_update(external_url="https://home.example.ge")
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url)
-    )
+    result = await submit_user_step(hass, account_input(gateway.url))
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     webhook_id = result["data"][CONF_WEBHOOK_ID]
@@ -235,12 +241,7 @@ async def test_user_flow_cloudhook(hass: HomeAssistant, gateway: FakeSmsOffice) 
     create = AsyncMock(return_value=CLOUDHOOK)
     active, creating = cloud(active=True, create=create)
     with active, creating:
-        result = await hass.config_entries.flow.async_init(
-            DOMAIN, context={"source": SOURCE_USER}
-        )
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], account_input(gateway.url)
-        )
+        result = await submit_user_step(hass, account_input(gateway.url))
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     webhook_id = result["data"][CONF_WEBHOOK_ID]
@@ -266,12 +267,7 @@ async def test_user_flow_cloud_without_cloudhook(
     hass.config.components.add("cloud")
     subscription, creating = cloud(active=active, create=create)
     with subscription, creating:
-        result = await hass.config_entries.flow.async_init(
-            DOMAIN, context={"source": SOURCE_USER}
-        )
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], account_input(gateway.url)
-        )
+        result = await submit_user_step(hass, account_input(gateway.url))
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert CONF_CLOUDHOOK_URL not in result["data"]
@@ -284,11 +280,8 @@ async def test_user_flow_strips_what_was_typed(
     hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     """Spaces around the key and sender and a trailing slash are dropped."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await submit_user_step(
+        hass,
         account_input(
             f" {gateway.url}/ ", api_key=f"  {API_KEY} ", sender=" HomeAlarm "
         ),
@@ -306,11 +299,8 @@ async def test_user_flow_invalid_sender(
     hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     """A sender the gateway cannot accept is refused before any request."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url, sender="Home Alarm!")
+    result = await submit_user_step(
+        hass, account_input(gateway.url, sender="Home Alarm!")
     )
 
     assert result["type"] is FlowResultType.FORM
@@ -347,12 +337,7 @@ async def test_user_flow_gateway_errors(
 ) -> None:
     """What the gateway answers becomes a form error; then the user retries."""
     break_it(gateway)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url)
-    )
+    result = await submit_user_step(hass, account_input(gateway.url))
 
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
@@ -372,12 +357,7 @@ async def test_user_flow_cannot_connect(
     hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     """An address nothing answers on is cannot_connect; the right one works."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(closed_port_url())
-    )
+    result = await submit_user_step(hass, account_input(closed_port_url()))
 
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "cannot_connect"}
@@ -418,11 +398,8 @@ async def test_user_flow_one_entry_per_account(
 ) -> None:
     """The same key again aborts, without asking the gateway."""
     config_entry.add_to_hass(hass)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url, api_key=f" {API_KEY}")
+    result = await submit_user_step(
+        hass, account_input(gateway.url, api_key=f" {API_KEY}")
     )
 
     assert result["type"] is FlowResultType.ABORT
