@@ -332,7 +332,7 @@ class Outbox:
         return (
             r
             for r in self._records.values()
-            if not r.foreign and not r.given_up and r.status not in _FINAL_STATUSES
+            if not r.foreign and not r.given_up and not r.settled
         )
 
     def changed(self) -> None:
