@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import socket
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.core import Event, HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
 from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
@@ -24,6 +28,7 @@ from custom_components.smsoffice.const import (
     CONF_URGENT,
     CONF_WEBHOOK_ID,
     DOMAIN,
+    EVENT_DELIVERY_STATUS,
     SUBENTRY_RECIPIENT,
 )
 from tests.fake_smsoffice import FakeSmsOffice
@@ -109,3 +114,27 @@ async def loaded_entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+@pytest.fixture
+async def unload_entries(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Unload every entry a test leaves loaded (no lingering poll timers)."""
+    yield
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def events(hass: HomeAssistant) -> list[Event]:
+    """The `smsoffice_delivery_status` events fired."""
+    return async_capture_events(hass, EVENT_DELIVERY_STATUS)
+
+
+def closed_port_url() -> str:
+    """Return a loopback URL nothing listens on: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

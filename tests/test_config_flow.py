@@ -7,10 +7,8 @@ fake smsoffice.ge on loopback; the only stand-ins are Home Assistant Cloud
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 import hashlib
-import socket
 import sys
 from types import ModuleType
 from typing import Any
@@ -55,7 +53,14 @@ from custom_components.smsoffice.const import (
     SECTION_ADVANCED,
     SUBENTRY_RECIPIENT,
 )
-from tests.conftest import API_KEY, GUARD, MOTHER, SENDER, WEBHOOK_ID
+from tests.conftest import (
+    API_KEY,
+    GUARD,
+    MOTHER,
+    SENDER,
+    WEBHOOK_ID,
+    closed_port_url,
+)
 from tests.fake_smsoffice import FakeSmsOffice
 
 NEW_KEY = "new-api-key"
@@ -64,22 +69,7 @@ CLOUDHOOK = "https://hooks.nabu.casa/ABCDEFGHIJ"
 BALANCE_SENSOR = "sensor.sms_office_homealarm_balance"
 
 
-@pytest.fixture(autouse=True)
-async def unload_entries(hass: HomeAssistant) -> AsyncIterator[None]:
-    """Unload every entry a test leaves loaded (no lingering poll timers)."""
-    yield
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state is ConfigEntryState.LOADED:
-            assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-
-
-def closed_port_url() -> str:
-    """Return a loopback URL nothing listens on: connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 def account_input(

@@ -27,7 +27,6 @@ from homeassistant.helpers.integration_platform import (
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_capture_events,
     async_fire_time_changed,
 )
 
@@ -73,12 +72,6 @@ async def entry(
     if loaded_entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> list[Event]:
-    """The `smsoffice_delivery_status` events fired."""
-    return async_capture_events(hass, EVENT_DELIVERY_STATUS)
 
 
 async def send(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import json
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -14,7 +12,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.smsoffice.const import CONF_CLOUDHOOK_URL, DOMAIN
+from custom_components.smsoffice.const import CONF_CLOUDHOOK_URL
 from tests.conftest import API_KEY, SENDER, WEBHOOK_ID
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -22,14 +20,7 @@ CLOUDHOOK = "https://hooks.nabu.casa/SECRETCLOUDHOOK"
 REDACTED = "**REDACTED**"
 
 
-@pytest.fixture(autouse=True)
-async def unload_entries(hass: HomeAssistant) -> AsyncIterator[None]:
-    """Unload every entry a test leaves loaded (no lingering poll timers)."""
-    yield
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state is ConfigEntryState.LOADED:
-            assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 async def test_diagnostics(

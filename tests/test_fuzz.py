@@ -64,7 +64,6 @@ from hypothesis import event, example, given, note, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_capture_events,
 )
 from yarl import URL
 
@@ -74,7 +73,7 @@ from custom_components.smsoffice.client import (
     SmsOfficeClient,
     SmsOfficeError,
 )
-from custom_components.smsoffice.const import DOMAIN, EVENT_DELIVERY_STATUS
+from custom_components.smsoffice.const import DOMAIN
 from custom_components.smsoffice.webhook import (
     GEORGIA,
     MalformedCallbackError,
@@ -405,12 +404,6 @@ async def http(
     yield await hass_client_no_auth()
     if loaded_entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(loaded_entry.entry_id)
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> list[Event]:
-    """The `smsoffice_delivery_status` events fired."""
-    return async_capture_events(hass, EVENT_DELIVERY_STATUS)
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-import socket
 import sys
 from types import ModuleType
 from typing import Any
@@ -40,7 +38,7 @@ from custom_components.smsoffice.const import (
 from custom_components.smsoffice.coordinator import BalanceCoordinator, SmsOfficeData
 from custom_components.smsoffice.delivery import DeliveryReports
 from custom_components.smsoffice.outbox import Outbox
-from tests.conftest import API_KEY, SENDER, WEBHOOK_ID
+from tests.conftest import API_KEY, SENDER, WEBHOOK_ID, closed_port_url
 from tests.fake_smsoffice import FakeSmsOffice
 
 LEGACY_SERVICE = "sms_office_homealarm"
@@ -48,14 +46,7 @@ MOTHER_ENTITY = "notify.sms_office_homealarm_mother"
 CLOUDHOOK = "https://hooks.nabu.casa/ABCDEFGHIJ"
 
 
-@pytest.fixture(autouse=True)
-async def unload_entries(hass: HomeAssistant) -> AsyncIterator[None]:
-    """Unload every entry a test leaves loaded (no lingering poll timers)."""
-    yield
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state is ConfigEntryState.LOADED:
-            assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 class CloudNotAvailableError(Exception):
@@ -79,14 +70,6 @@ def stand_in_cloud(*, active: bool, delete: AsyncMock) -> Any:
         patch.dict(sys.modules, {"homeassistant.components.cloud": stand_in}),
         patch.object(homeassistant.components, "cloud", stand_in, create=True),
     )
-
-
-def closed_port_url() -> str:
-    """Return a loopback URL nothing listens on: connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 async def poll_balance(hass: HomeAssistant) -> None:

@@ -197,14 +197,7 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-@pytest.fixture(autouse=True)
-async def unload_entries(hass: HomeAssistant) -> AsyncIterator[None]:
-    """Unload every entry a test leaves loaded (no lingering timers)."""
-    yield
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state is ConfigEntryState.LOADED:
-            assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 @pytest.fixture

@@ -15,14 +15,12 @@ from homeassistant.core_config import async_process_ha_core_config
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_capture_events,
 )
 
 from custom_components.smsoffice.const import (
     CONF_ACCEPT_FOREIGN,
     CONF_CLOUDHOOK_URL,
     CONF_WEBHOOK_ID,
-    EVENT_DELIVERY_STATUS,
 )
 from custom_components.smsoffice.reachability import webhook_url
 from custom_components.smsoffice.webhook import MAX_BODY_BYTES, handle_callback
@@ -70,12 +68,6 @@ async def client(
     yield await hass_client_no_auth()
     if loaded_entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(loaded_entry.entry_id)
-
-
-@pytest.fixture
-def events(hass: HomeAssistant) -> list[Event]:
-    """The `smsoffice_delivery_status` events fired."""
-    return async_capture_events(hass, EVENT_DELIVERY_STATUS)
 
 
 async def get(client: TestClient, params: dict[str, str]) -> tuple[int, str]:
