@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import socket
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant
 import pytest
@@ -124,6 +125,16 @@ async def unload_entries(hass: HomeAssistant) -> AsyncIterator[None]:
         if entry.state is ConfigEntryState.LOADED:
             assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def http(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client_no_auth: Any
+) -> AsyncIterator[TestClient]:
+    """An HTTP client of Home Assistant; the entry is unloaded afterwards."""
+    yield await hass_client_no_auth()
+    if loaded_entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @pytest.fixture

@@ -397,16 +397,6 @@ def filtered_by_home_assistant(url: URL) -> bool:
 
 
 @pytest.fixture
-async def http(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client_no_auth: Any
-) -> AsyncIterator[TestClient]:
-    """An HTTP client of Home Assistant; the entry is unloaded afterwards."""
-    yield await hass_client_no_auth()
-    if loaded_entry.state is ConfigEntryState.LOADED:
-        assert await hass.config_entries.async_unload(loaded_entry.entry_id)
-
-
-@pytest.fixture
 async def sent(hass: HomeAssistant, http: TestClient) -> str:
     """Send a message to Mother with a known reference; return the reference."""
     await hass.services.async_call(

@@ -9,7 +9,6 @@ from unittest.mock import patch
 
 from aiohttp import payload
 from aiohttp.test_utils import TestClient, make_mocked_request
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 import pytest
@@ -60,31 +59,21 @@ def callback_params(**overrides: str | None) -> dict[str, str]:
     return {key: value for key, value in params.items() if value is not None}
 
 
-@pytest.fixture
-async def client(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client_no_auth: Any
-) -> AsyncIterator[TestClient]:
-    """An HTTP client for Home Assistant; the entry is unloaded afterwards."""
-    yield await hass_client_no_auth()
-    if loaded_entry.state is ConfigEntryState.LOADED:
-        assert await hass.config_entries.async_unload(loaded_entry.entry_id)
-
-
-async def get(client: TestClient, params: dict[str, str]) -> tuple[int, str]:
+async def get(http: TestClient, params: dict[str, str]) -> tuple[int, str]:
     """Make one GET callback; return the status and the body."""
-    response = await client.get(WEBHOOK_PATH, params=params)
+    response = await http.get(WEBHOOK_PATH, params=params)
     return response.status, await response.text()
 
 
 async def test_gateway_callbacks_after_a_real_send(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    client: TestClient,
+    http: TestClient,
     events: list[Event],
     loaded_entry: MockConfigEntry,
 ) -> None:
     """The fake gateway calls back for each destination: OK, one event each."""
-    gateway.callback_url = str(client.make_url(WEBHOOK_PATH))
+    gateway.callback_url = str(http.make_url(WEBHOOK_PATH))
     gateway.set_outcome(GUARD, "undelivered")
     sent = await send(hass, [MOTHER, GUARD], reference=None)
 
@@ -119,11 +108,11 @@ async def test_gateway_callbacks_after_a_real_send(
 async def test_gateway_pending_then_delivered_title_case(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    client: TestClient,
+    http: TestClient,
     events: list[Event],
 ) -> None:
     """Statuses are compared without case; pending then delivered are two events."""
-    gateway.callback_url = str(client.make_url(WEBHOOK_PATH))
+    gateway.callback_url = str(http.make_url(WEBHOOK_PATH))
     gateway.status_case = "title"
     gateway.set_outcome(MOTHER, "pending_then_delivered")
     await send(hass, [MOTHER])
@@ -140,13 +129,13 @@ async def test_gateway_pending_then_delivered_title_case(
 
 
 async def test_get_callback_fields(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """A GET callback: Georgian local time, reason and operator kept."""
     await send(hass, [MOTHER])
 
     status, body = await get(
-        client,
+        http,
         callback_params(
             status="UNDELIVERED",
             reason="Absent subscriber",
@@ -179,13 +168,13 @@ async def test_get_callback_fields(
 
 
 async def test_callback_without_timestamp(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """Only reference, destination and status are required."""
     await send(hass, [MOTHER])
 
     status, body = await get(
-        client, {"reference": REFERENCE, "destination": MOTHER, "status": "expired"}
+        http, {"reference": REFERENCE, "destination": MOTHER, "status": "expired"}
     )
     await hass.async_block_till_done()
 
@@ -195,12 +184,12 @@ async def test_callback_without_timestamp(
 
 
 async def test_destination_in_national_form_matches(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """A destination written another way still finds the message it reports on."""
     await send(hass, [MOTHER])
 
-    status, _ = await get(client, callback_params(destination="00" + MOTHER))
+    status, _ = await get(http, callback_params(destination="00" + MOTHER))
     await hass.async_block_till_done()
 
     assert status == 200
@@ -208,7 +197,7 @@ async def test_destination_in_national_form_matches(
 
 
 async def test_destination_the_message_was_not_sent_to(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """A known reference at a number it was not sent to is acknowledged, not applied."""
     await send(hass, [MOTHER])
@@ -216,7 +205,7 @@ async def test_destination_the_message_was_not_sent_to(
     # As normalised, in a national form that has to be read first, and digits
     # that are no number.
     for destination in (GUARD, "0" + GUARD[3:], "123456"):
-        status, body = await get(client, callback_params(destination=destination))
+        status, body = await get(http, callback_params(destination=destination))
         assert (status, body) == (200, "OK")
     await hass.async_block_till_done()
 
@@ -224,12 +213,12 @@ async def test_destination_the_message_was_not_sent_to(
 
 
 async def test_post_form_callback(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """A POST with a form body is read like a GET."""
     await send(hass, [MOTHER])
 
-    response = await client.post(WEBHOOK_PATH, data=callback_params())
+    response = await http.post(WEBHOOK_PATH, data=callback_params())
     await hass.async_block_till_done()
 
     assert response.status == 200
@@ -238,14 +227,12 @@ async def test_post_form_callback(
 
 
 async def test_post_query_callback(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """A POST with the parameters in the query, and no body."""
     await send(hass, [MOTHER])
 
-    response = await client.post(
-        WEBHOOK_PATH, params=callback_params(status="Delivered")
-    )
+    response = await http.post(WEBHOOK_PATH, params=callback_params(status="Delivered"))
     await hass.async_block_till_done()
 
     assert response.status == 200
@@ -254,7 +241,7 @@ async def test_post_query_callback(
 
 
 async def test_post_chunked_form_callback(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """A form body sent in chunks is read whole."""
     await send(hass, [MOTHER])
@@ -265,7 +252,7 @@ async def test_post_chunked_form_callback(
             yield body[start : start + 7]
             await asyncio.sleep(0.01)  # arrives in pieces: the handler must wait
 
-    response = await client.post(
+    response = await http.post(
         WEBHOOK_PATH,
         data=payload.AsyncIterablePayload(chunks()),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -277,15 +264,15 @@ async def test_post_chunked_form_callback(
 
 
 async def test_forged_reference_is_acknowledged_and_ignored(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """A reference never sent here: OK (not to give anything away), no event."""
-    status, body = await get(client, callback_params(reference="someone-else"))
+    status, body = await get(http, callback_params(reference="someone-else"))
     await hass.async_block_till_done()
 
     assert (status, body) == (200, "OK")
     # A well-formed destination that is no possible phone number: also ignored.
-    status, body = await get(client, callback_params(destination="9" * 15))
+    status, body = await get(http, callback_params(destination="9" * 15))
     assert (status, body) == (200, "OK")
     assert events == []
     state = hass.states.get(EVENT_ENTITY)
@@ -302,14 +289,14 @@ def options(options: dict[str, Any], request: pytest.FixtureRequest) -> dict[str
 
 @pytest.mark.parametrize("options", [{CONF_ACCEPT_FOREIGN: True}], indirect=True)
 async def test_foreign_reports_when_accepted(
-    hass: HomeAssistant, client: TestClient, events: list[Event]
+    hass: HomeAssistant, http: TestClient, events: list[Event]
 ) -> None:
     """With accept_foreign_reports, other systems' messages fire events too, once."""
     for _ in range(2):
-        status, body = await get(client, callback_params(reference="crm-42"))
+        status, body = await get(http, callback_params(reference="crm-42"))
         assert (status, body) == (200, "OK")
     status, body = await get(
-        client, callback_params(reference="crm-42", status="pending")
+        http, callback_params(reference="crm-42", status="pending")
     )
     assert (status, body) == (200, "OK")
     await hass.async_block_till_done()
@@ -344,7 +331,7 @@ async def test_foreign_reports_when_accepted(
 )
 async def test_malformed_callbacks(
     hass: HomeAssistant,
-    client: TestClient,
+    http: TestClient,
     events: list[Event],
     overrides: dict[str, str | None],
     reason: str,
@@ -352,9 +339,9 @@ async def test_malformed_callbacks(
     """Anything that cannot be a report: 400 with a short reason, nothing fired."""
     await send(hass, [MOTHER])
 
-    status, body = await get(client, callback_params(**overrides))
+    status, body = await get(http, callback_params(**overrides))
     assert (status, body) == (400, reason)
-    response = await client.post(WEBHOOK_PATH, data=callback_params(**overrides))
+    response = await http.post(WEBHOOK_PATH, data=callback_params(**overrides))
     assert (response.status, await response.text()) == (400, reason)
     await hass.async_block_till_done()
 
@@ -363,15 +350,15 @@ async def test_malformed_callbacks(
     assert record.get(REFERENCE, MOTHER).status is None
 
 
-async def test_no_parameters(client: TestClient, events: list[Event]) -> None:
+async def test_no_parameters(http: TestClient, events: list[Event]) -> None:
     """A bare GET (someone checking the URL) is refused without an error."""
-    assert await get(client, {}) == (400, "missing or invalid reference")
+    assert await get(http, {}) == (400, "missing or invalid reference")
     assert events == []
 
 
-async def test_body_not_utf8(client: TestClient, events: list[Event]) -> None:
+async def test_body_not_utf8(http: TestClient, events: list[Event]) -> None:
     """A form body that is not UTF-8 is refused."""
-    response = await client.post(
+    response = await http.post(
         WEBHOOK_PATH,
         data=b"reference=\xff\xfe&status=delivered",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -380,26 +367,26 @@ async def test_body_not_utf8(client: TestClient, events: list[Event]) -> None:
     assert events == []
 
 
-async def test_other_methods_refused(client: TestClient) -> None:
+async def test_other_methods_refused(http: TestClient) -> None:
     """Only GET and POST (Home Assistant answers the others)."""
-    response = await client.put(WEBHOOK_PATH, params=callback_params())
+    response = await http.put(WEBHOOK_PATH, params=callback_params())
     assert response.status == 405
 
 
-async def test_oversized_query(client: TestClient, events: list[Event]) -> None:
+async def test_oversized_query(http: TestClient, events: list[Event]) -> None:
     """A long query is refused by us; a huge one by the HTTP server; never a 500."""
-    status, body = await get(client, callback_params(reason="x" * (MAX_BODY_BYTES + 1)))
+    status, body = await get(http, callback_params(reason="x" * (MAX_BODY_BYTES + 1)))
     assert (status, body) == (400, "query too long")
 
-    response = await client.get(WEBHOOK_PATH + "?reason=" + "x" * 200_000)
+    response = await http.get(WEBHOOK_PATH + "?reason=" + "x" * 200_000)
     assert response.status in (400, 414, 431)
     assert events == []
 
 
-async def test_oversized_body(client: TestClient, events: list[Event]) -> None:
+async def test_oversized_body(http: TestClient, events: list[Event]) -> None:
     """A large body is refused, with or without a length."""
     big = callback_params(reason="x" * (MAX_BODY_BYTES + 1))
-    response = await client.post(WEBHOOK_PATH, data=big)
+    response = await http.post(WEBHOOK_PATH, data=big)
     assert (response.status, await response.text()) == (400, "body too large")
 
     huge = b"reason=" + b"x" * 1_000_000
@@ -408,7 +395,7 @@ async def test_oversized_body(client: TestClient, events: list[Event]) -> None:
         for start in range(0, len(huge), 65536):
             yield huge[start : start + 65536]
 
-    response = await client.post(
+    response = await http.post(
         WEBHOOK_PATH,
         data=payload.AsyncIterablePayload(chunks()),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -419,15 +406,15 @@ async def test_oversized_body(client: TestClient, events: list[Event]) -> None:
 
 async def test_duplicate_callbacks(
     hass: HomeAssistant,
-    client: TestClient,
+    http: TestClient,
     events: list[Event],
     loaded_entry: MockConfigEntry,
 ) -> None:
     """The same report twice: OK both times, one event."""
     await send(hass, [MOTHER])
 
-    assert await get(client, callback_params()) == (200, "OK")
-    assert await get(client, callback_params(status="DELIVERED")) == (200, "OK")
+    assert await get(http, callback_params()) == (200, "OK")
+    assert await get(http, callback_params(status="DELIVERED")) == (200, "OK")
     await hass.async_block_till_done()
 
     assert len(events) == 1
@@ -437,22 +424,22 @@ async def test_duplicate_callbacks(
 
 async def test_out_of_order_statuses(
     hass: HomeAssistant,
-    client: TestClient,
+    http: TestClient,
     events: list[Event],
     loaded_entry: MockConfigEntry,
 ) -> None:
     """Delivered, then a late Pending: one event, the status stays delivered."""
     await send(hass, [MOTHER, GUARD])
 
-    assert await get(client, callback_params()) == (200, "OK")
-    assert await get(client, callback_params(status="pending")) == (200, "OK")
-    assert await get(client, callback_params(status="unknown")) == (200, "OK")
+    assert await get(http, callback_params()) == (200, "OK")
+    assert await get(http, callback_params(status="pending")) == (200, "OK")
+    assert await get(http, callback_params(status="unknown")) == (200, "OK")
     # Another destination of the same message is a separate report.
-    assert await get(client, callback_params(destination=GUARD, status="unknown")) == (
+    assert await get(http, callback_params(destination=GUARD, status="unknown")) == (
         200,
         "OK",
     )
-    assert await get(client, callback_params(destination=GUARD, status="pending")) == (
+    assert await get(http, callback_params(destination=GUARD, status="pending")) == (
         200,
         "OK",
     )
@@ -472,7 +459,7 @@ async def test_out_of_order_statuses(
 
 async def test_restart_between_send_and_report(
     hass: HomeAssistant,
-    client: TestClient,
+    http: TestClient,
     events: list[Event],
     loaded_entry: MockConfigEntry,
 ) -> None:
@@ -482,13 +469,13 @@ async def test_restart_between_send_and_report(
     await hass.async_block_till_done()
 
     # While unloaded the webhook is gone: Home Assistant answers 200, nothing fires.
-    response = await client.get(WEBHOOK_PATH, params=callback_params())
+    response = await http.get(WEBHOOK_PATH, params=callback_params())
     assert response.status == 200
     assert events == []
 
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    assert await get(client, callback_params()) == (200, "OK")
+    assert await get(http, callback_params()) == (200, "OK")
     await hass.async_block_till_done()
 
     assert [(e.data["reference"], e.data["status"]) for e in events] == [
@@ -499,12 +486,12 @@ async def test_restart_between_send_and_report(
 async def test_reports_after_the_entry_is_removed(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    client: TestClient,
+    http: TestClient,
     events: list[Event],
     loaded_entry: MockConfigEntry,
 ) -> None:
     """Reports that arrive after the entry is removed: no 500, no event."""
-    gateway.callback_url = str(client.make_url(WEBHOOK_PATH))
+    gateway.callback_url = str(http.make_url(WEBHOOK_PATH))
     gateway.callback_delay = 1.0  # time enough to remove the entry
     await send(hass, [MOTHER, GUARD])
 
@@ -536,7 +523,7 @@ async def test_callback_while_not_loaded_is_acknowledged(
 
 async def test_unexpected_errors_never_escape(
     hass: HomeAssistant,
-    client: TestClient,
+    http: TestClient,
     events: list[Event],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -546,12 +533,12 @@ async def test_unexpected_errors_never_escape(
         "custom_components.smsoffice.webhook.parse_report",
         side_effect=RuntimeError("boom"),
     ):
-        assert await get(client, callback_params()) == (400, "unreadable callback")
+        assert await get(http, callback_params()) == (400, "unreadable callback")
     with patch(
         "custom_components.smsoffice.delivery.DeliveryReports.async_handle",
         side_effect=RuntimeError("boom"),
     ):
-        assert await get(client, callback_params()) == (200, "OK")
+        assert await get(http, callback_params()) == (200, "OK")
     assert events == []
     assert "Unexpected error applying a delivery report" in caplog.text
 
