@@ -62,8 +62,7 @@ from benchmarks._harness import (
     set_up,
     verdict,
 )
-from custom_components.smsoffice.client import check_numbers
-from custom_components.smsoffice.client.numbers import async_check_numbers
+from custom_components.smsoffice.client import async_check_numbers, check_numbers
 from custom_components.smsoffice.const import DOMAIN
 
 MESSAGE = "Water is cut off tomorrow from 10:00 to 14:00"
