@@ -21,6 +21,8 @@ from homeassistant.config_entries import (
     SOURCE_USER,
     ConfigEntryState,
     ConfigFlowResult,
+    ConfigSubentry,
+    SubentryFlowResult,
 )
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -860,20 +862,81 @@ async def test_add_recipient(
     assert hass.states.get(entity_id) is not None
 
 
-async def test_add_recipient_twice(
+def recipient(entry: MockConfigEntry, number: str) -> ConfigSubentry:
+    """Return the saved recipient with this number."""
+    return next(sub for sub in entry.subentries.values() if sub.unique_id == number)
+
+
+async def start_recipient_flow(
+    hass: HomeAssistant, entry: MockConfigEntry, subentry_id: str | None = None
+) -> SubentryFlowResult:
+    """Open the recipient form: adding one, or editing the one given."""
+    if subentry_id is None:
+        context: dict[str, Any] = {"source": SOURCE_USER}
+    else:
+        context = {"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id}
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_RECIPIENT), context=context
+    )
+
+
+async def test_add_recipient_with_a_taken_name(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
-    """A number already saved, typed another way, aborts."""
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, SUBENTRY_RECIPIENT), context={"source": SOURCE_USER}
-    )
+    """A saved recipient's name, in other capitals and spaces, is refused."""
+    result = await start_recipient_flow(hass, loaded_entry)
+    for name in ("mother", " MOTHER "):
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {CONF_NAME: name, CONF_NUMBER: "599 11 22 33"}
+        )
+
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "user"
+        assert result["errors"] == {CONF_NAME: "name_taken"}
+    await hass.async_block_till_done()
+    assert len(loaded_entry.subentries) == 2
+    assert "995599112233" not in {
+        sub.unique_id for sub in loaded_entry.subentries.values()
+    }
+
+
+async def test_add_recipient_with_a_saved_number(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """A saved number, typed another way, is a form error naming its recipient."""
+    result = await start_recipient_flow(hass, loaded_entry)
+    # The form always carries the placeholder its errors may use.
+    assert result["description_placeholders"] == {"recipient": ""}
+
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_NAME: "Mum", CONF_NUMBER: "+995 555 12 34 56"}
     )
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {CONF_NUMBER: "number_taken"}
+    assert result["description_placeholders"] == {"recipient": "Mother"}
     assert len(loaded_entry.subentries) == 2
+
+    # Both fields wrong at once: both errors.
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_NAME: "Night Guard", CONF_NUMBER: f"+{GUARD}"}
+    )
+    assert result["errors"] == {
+        CONF_NAME: "name_taken",
+        CONF_NUMBER: "number_taken",
+    }
+    assert result["description_placeholders"] == {"recipient": "Night guard"}
+
+    # The same form, with the number corrected, adds the recipient.
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_NAME: "Mum", CONF_NUMBER: "599 11 22 33"}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_NAME: "Mum", CONF_NUMBER: "995599112233"}
+    assert recipient(loaded_entry, "995599112233").title == "Mum"
+    assert len(loaded_entry.subentries) == 3
+    assert loaded_entry.state is ConfigEntryState.LOADED
 
 
 async def test_edit_recipient(
@@ -926,21 +989,50 @@ async def test_edit_recipient(
     assert loaded_entry.state is ConfigEntryState.LOADED
 
 
+async def test_edit_recipient_to_a_taken_name(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """Another recipient's name is refused; a recipient's own name in capitals is not."""
+    guard = recipient(loaded_entry, GUARD)
+    result = await start_recipient_flow(hass, loaded_entry, guard.subentry_id)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_NAME: " MOTHER ", CONF_NUMBER: GUARD}
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {CONF_NAME: "name_taken"}
+    assert dict(loaded_entry.subentries[guard.subentry_id].data) == {
+        CONF_NAME: "Night guard",
+        CONF_NUMBER: GUARD,
+    }
+
+    mother = recipient(loaded_entry, MOTHER)
+    result = await start_recipient_flow(hass, loaded_entry, mother.subentry_id)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_NAME: "mother", CONF_NUMBER: MOTHER}
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    mother = loaded_entry.subentries[mother.subentry_id]
+    assert mother.title == "mother"
+    assert dict(mother.data) == {CONF_NAME: "mother", CONF_NUMBER: MOTHER}
+
+
 async def test_edit_recipient_to_a_saved_number(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
-    """Giving a recipient another recipient's number aborts; nothing changes."""
-    mother = next(
-        sub for sub in loaded_entry.subentries.values() if sub.unique_id == MOTHER
-    )
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, SUBENTRY_RECIPIENT),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": mother.subentry_id},
-    )
+    """Another recipient's number is a form error naming it; nothing changes."""
+    mother = recipient(loaded_entry, MOTHER)
+    result = await start_recipient_flow(hass, loaded_entry, mother.subentry_id)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_NAME: "Mother", CONF_NUMBER: f"+{GUARD}"}
     )
 
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {CONF_NUMBER: "number_taken"}
+    assert result["description_placeholders"] == {"recipient": "Night guard"}
     assert loaded_entry.subentries[mother.subentry_id].data[CONF_NUMBER] == MOTHER

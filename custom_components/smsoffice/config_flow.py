@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
     ConfigSubentryFlow,
     OptionsFlow,
     SubentryFlowResult,
@@ -384,23 +385,26 @@ class RecipientSubentryFlow(ConfigSubentryFlow):
         self, step_id: str, user_input: dict[str, Any] | None
     ) -> SubentryFlowResult:
         errors: dict[str, str] = {}
+        # Who already has the number typed, for the number_taken error.
+        holder = ""
         editing = self._get_reconfigure_subentry() if step_id == "reconfigure" else None
         if user_input is not None:
+            entry = self._get_entry()
+            others = _other_recipients(entry, editing)
             name = user_input[CONF_NAME].strip()
             if not name:
                 errors[CONF_NAME] = "invalid_name"
+            elif any(_same_name(other, name) for other in others):
+                errors[CONF_NAME] = "name_taken"
             try:
                 number = normalise_number(user_input[CONF_NUMBER])
             except InvalidNumberError:
                 errors[CONF_NUMBER] = "invalid_number"
+            else:
+                if taken := next((o for o in others if o.unique_id == number), None):
+                    errors[CONF_NUMBER] = "number_taken"
+                    holder = str(taken.data[CONF_NAME])
             if not errors:
-                entry = self._get_entry()
-                if any(
-                    sub.unique_id == number
-                    for sub in entry.subentries.values()
-                    if editing is None or sub.subentry_id != editing.subentry_id
-                ):
-                    return self.async_abort(reason="already_configured")
                 data = {CONF_NAME: name, CONF_NUMBER: number}
                 if editing is None:
                     return self.async_create_entry(
@@ -417,4 +421,23 @@ class RecipientSubentryFlow(ConfigSubentryFlow):
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
+            # The frontend shows the errors with these too: always give them.
+            description_placeholders={"recipient": holder},
         )
+
+
+def _other_recipients(
+    entry: ConfigEntry, editing: ConfigSubentry | None
+) -> list[ConfigSubentry]:
+    """Return the entry's saved recipients, but the one being edited."""
+    return [
+        sub
+        for sub in entry.subentries.values()
+        if sub.subentry_type == SUBENTRY_RECIPIENT
+        and (editing is None or sub.subentry_id != editing.subentry_id)
+    ]
+
+
+def _same_name(recipient: ConfigSubentry, name: str) -> bool:
+    """Return whether a saved recipient is called `name`, ignoring case and spaces."""
+    return str(recipient.data[CONF_NAME]).strip().casefold() == name.casefold()
