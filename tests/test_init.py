@@ -9,6 +9,7 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import homeassistant.components
+from homeassistant.components.notify.legacy import NOTIFY_SERVICES
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -36,8 +37,9 @@ from custom_components.smsoffice.const import (
     DOMAIN,
 )
 from custom_components.smsoffice.coordinator import BalanceCoordinator, SmsOfficeData
-from custom_components.smsoffice.delivery import DeliveryReports
+from custom_components.smsoffice.delivery import DeliveryTracker
 from custom_components.smsoffice.outbox import Outbox
+from custom_components.smsoffice.status_polling import StatusPoller
 from tests.conftest import API_KEY, SENDER, WEBHOOK_ID, closed_port_url
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -118,8 +120,9 @@ async def test_setup(
     assert isinstance(data, SmsOfficeData)
     assert isinstance(data.client, SmsOfficeClient)
     assert isinstance(data.balance, BalanceCoordinator)
-    assert isinstance(data.outbox, Outbox)
-    assert isinstance(data.delivery, DeliveryReports)
+    assert isinstance(data.tracker, DeliveryTracker)
+    assert isinstance(data.tracker.outbox, Outbox)
+    assert isinstance(data.poller, StatusPoller)
     assert data.client.base_url == gateway.url
     assert [r.query["key"] for r in gateway.requests_to("balance")] == [API_KEY]
 
@@ -150,7 +153,11 @@ async def test_unload_leaves_nothing_behind(
     loaded_entry: MockConfigEntry,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    """Webhook, legacy action, polling and the repair issue go with the entry."""
+    """The legacy action, polling and the repair issue go with the set-up.
+
+    The webhook stays: reports that come before the entry is set up again are
+    still applied (it goes when the entry is removed).
+    """
     gateway.balance = 10
     await poll_balance(hass)
     assert len(issue_registry.issues) == 1
@@ -159,8 +166,9 @@ async def test_unload_leaves_nothing_behind(
     await hass.async_block_till_done()
 
     assert loaded_entry.state is ConfigEntryState.NOT_LOADED
-    assert WEBHOOK_ID not in webhooks(hass)
+    assert WEBHOOK_ID in webhooks(hass)
     assert not hass.services.has_service("notify", LEGACY_SERVICE)
+    assert hass.data[NOTIFY_SERVICES].get(DOMAIN, []) == []
     assert hass.states.get("sensor.sms_office_homealarm_balance").state == (
         "unavailable"
     )
@@ -229,7 +237,8 @@ async def test_not_ready_while_the_gateway_is_unreachable(
 
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
     assert reauth_flows(hass) == []
-    assert WEBHOOK_ID not in webhooks(hass)
+    # Registered before the gateway was asked: reports are taken meanwhile.
+    assert WEBHOOK_ID in webhooks(hass)
     assert "Cannot read the balance" in (config_entry.reason or "")
 
 
@@ -270,7 +279,7 @@ async def test_rejected_key_at_setup_starts_reauth(
     assert config_entry.state is ConfigEntryState.SETUP_ERROR
     (flow,) = reauth_flows(hass)
     assert flow["context"]["entry_id"] == config_entry.entry_id
-    assert WEBHOOK_ID not in webhooks(hass)
+    assert WEBHOOK_ID in webhooks(hass)  # reports are still taken meanwhile
     assert not hass.services.has_service("notify", LEGACY_SERVICE)
 
 
@@ -348,6 +357,7 @@ async def test_remove_entry_drops_the_outbox(
     assert await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+    assert WEBHOOK_ID not in webhooks(hass)
     assert hass.config_entries.async_entries(DOMAIN) == []
 
 

@@ -129,7 +129,7 @@ async def test_entity_sends_to_its_recipient(
         assert (form["urgent"], form["contentType"]) == ("false", "1")
         assert 1 <= len(form["reference"]) <= 20
     assert first["reference"] != second["reference"]
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     assert outbox.get(first["reference"], MOTHER) is not None
     assert outbox.get(second["reference"], GUARD) is not None
 
@@ -255,7 +255,7 @@ async def test_legacy_action_data_reaches_the_gateway(
     assert (form["urgent"], form["contentType"]) == ("true", "2")
     assert form["scheduledAt"] == str(int(when.timestamp()))
     assert form["reference"] == "legacy-1"
-    assert loaded_entry.runtime_data.outbox.get("legacy-1", MOTHER) is not None
+    assert loaded_entry.runtime_data.tracker.outbox.get("legacy-1", MOTHER) is not None
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 

@@ -8,10 +8,10 @@ import logging
 import time
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -87,7 +87,7 @@ async def test_records_survive_a_reload(
     sent = await send_sms(hass, recipients=["Mother", "Night guard"], message="Hi")
     reference = sent["reference"]
     await hass.async_block_till_done()
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     record = outbox.get(reference, MOTHER)
     assert record is not None
     assert outbox.advance(record, DeliveryStatus.DELIVERED, "")
@@ -111,7 +111,7 @@ async def test_records_survive_a_reload(
     # And so does the entry when it loads again.
     assert await hass.config_entries.async_setup(entry_id)
     await hass.async_block_till_done()
-    assert loaded_entry.runtime_data.outbox.get(reference, GUARD) is not None
+    assert loaded_entry.runtime_data.tracker.outbox.get(reference, GUARD) is not None
     await hass.config_entries.async_unload(entry_id)
 
 
@@ -136,6 +136,7 @@ async def test_records_survive_home_assistant_stopping(
 
 async def test_saves_are_delayed_and_batched(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
     loaded_entry: MockConfigEntry,
     gateway: FakeSmsOffice,
@@ -143,13 +144,14 @@ async def test_saves_are_delayed_and_batched(
     entry_id = loaded_entry.entry_id
     first = await send_sms(hass, recipients=[MOTHER], message="One")
     second = await send_sms(hass, recipients=[GUARD], message="Two")
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     record = outbox.get(first["reference"], MOTHER)
     assert record is not None
     outbox.advance(record, DeliveryStatus.PENDING, "Waiting")
     assert storage_key(entry_id) not in hass_storage
 
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_DELAY + 1))
+    freezer.tick(timedelta(seconds=SAVE_DELAY + 1))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
     written = stored_records(hass_storage, entry_id)
     assert [(r["reference"], r["status"]) for r in written] == [
@@ -308,73 +310,6 @@ async def test_records_written_by_another_version_are_read(
     ]
 
 
-async def test_a_version_1_file_is_read_and_rewritten(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Installations that saved a dict per record keep their records."""
-    now = time.time()
-    polled = {
-        "reference": "old",
-        "destination": MOTHER,
-        "sent_at": now - 600,
-        "status": "pending",
-        "reason": "Waiting",
-        "updated_at": now - 500,
-        "next_poll": now + 300,
-        "polls": 4,
-        "foreign": False,
-        "given_up": False,
-        "maybe_sent": True,
-    }
-    key = storage_key("v1")
-    hass_storage[key] = {
-        "version": 1,
-        "key": key,
-        "data": {
-            "records": [
-                polled,
-                {"reference": "new", "destination": GUARD, "sent_at": now, "x": 1},
-                {"reference": "bad", "destination": MOTHER},
-                {"reference": 5, "destination": MOTHER, "sent_at": now},
-                "not a record",
-            ]
-        },
-    }
-    outbox = Outbox(hass, "v1")
-    with caplog.at_level(logging.WARNING):
-        await outbox.async_load()
-    assert "Skipped 3 unreadable records" in caplog.text
-    assert [r.reference for r in outbox.records()] == ["old", "new"]
-    assert outbox.get("old", MOTHER) == OutboxRecord(**polled)
-    assert outbox.get("new", GUARD) == OutboxRecord("new", GUARD, now)
-    assert outbox.has_reference("old")
-    assert list(outbox.unsettled()) == list(outbox.records())
-
-    # Rewritten as version 2 on load (the unreadable ones as nulls, until the
-    # next save leaves them out).
-    stored = hass_storage[key]
-    assert stored["version"] == STORAGE_VERSION == 2
-    assert stored["data"]["fields"] == NAMES
-    assert stored["data"]["records"][2:] == [None, None, None]
-    await outbox.async_save_now()
-    assert [
-        (r["reference"], r["polls"], r["maybe_sent"])
-        for r in stored_records(hass_storage, "v1")
-    ] == [("old", 4, True), ("new", 0, False)]
-
-    for name, data in {"v1 empty": {"records": None}, "v1 odd": "nonsense"}.items():
-        hass_storage[storage_key(name)] = {
-            "version": 1,
-            "key": storage_key(name),
-            "data": data,
-        }
-        empty = Outbox(hass, name)
-        await empty.async_load()
-        assert len(empty) == 0
-
-
 async def test_a_newer_version_is_not_read(
     hass: HomeAssistant, hass_storage: dict[str, Any]
 ) -> None:
@@ -436,7 +371,7 @@ async def test_saves_are_encoded_off_the_event_loop(hass: HomeAssistant) -> None
 
 
 async def test_final_write_saves_pending_changes(
-    hass: HomeAssistant, hass_storage: dict[str, Any]
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:
     outbox = Outbox(hass, "final")
     outbox.add("ref", [MOTHER])
@@ -447,7 +382,8 @@ async def test_final_write_saves_pending_changes(
     assert [r["reference"] for r in stored_records(hass_storage, "final")] == ["ref"]
     # The pending timer went with it: nothing lingers, nothing is written twice.
     hass_storage.pop(storage_key("final"))
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_DELAY + 1))
+    freezer.tick(timedelta(seconds=SAVE_DELAY + 1))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert storage_key("final") not in hass_storage
 
@@ -467,11 +403,16 @@ async def test_removing_the_entry_removes_the_outbox(
 
 
 async def test_remove_cancels_a_pending_save(
-    hass: HomeAssistant, hass_storage: dict[str, Any]
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:
     outbox = Outbox(hass, "gone")
     outbox.add("ref", [MOTHER])
     await outbox.async_remove()
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=SAVE_DELAY + 1))
+    # A change after the removal (a send that was still out) writes nothing.
+    outbox.add("late", [MOTHER])
+    outbox.changed()
+    await outbox.async_save_now()
+    freezer.tick(timedelta(seconds=SAVE_DELAY + 1))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert storage_key("gone") not in hass_storage

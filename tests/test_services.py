@@ -137,7 +137,7 @@ async def test_send_to_numbers_and_names(
     assert "scheduledAt" not in form
     assert [m.destinations for m in gateway.messages] == [[MOTHER, GUARD, OTHER]]
 
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     for number in (MOTHER, GUARD, OTHER):
         record = outbox.get(reference, number)
         assert record is not None
@@ -267,7 +267,7 @@ async def test_few_and_many_recipients_are_checked_alike(
     assert response["rejected"] == expected.invalid
     assert response["credits"] == len(expected.valid)
     assert only_send(gateway)["destination"] == ",".join(expected.valid)
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     assert len(outbox) == len(expected.valid)
     for number in expected.valid:
         assert outbox.get(response["reference"], number) is not None
@@ -332,7 +332,7 @@ async def test_invalid_input_is_refused_before_any_request(
     for value in placeholders.values():
         assert value in message
     assert gateway.requests_to("send") == []
-    assert len(loaded_entry.runtime_data.outbox) == 0
+    assert len(loaded_entry.runtime_data.tracker.outbox) == 0
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
@@ -360,7 +360,7 @@ async def test_a_reference_is_used_once(
     assert err.value.translation_placeholders == {"reference": "door"}
     await translated(hass, err.value)
     assert len(gateway.requests_to("send")) == 1
-    assert loaded_entry.runtime_data.outbox.get("door", GUARD) is None
+    assert loaded_entry.runtime_data.tracker.outbox.get("door", GUARD) is None
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
@@ -458,7 +458,7 @@ async def test_balance_too_low_raises_and_opens_the_repair(
     assert registry.async_get_issue(DOMAIN, issue_id) is not None
     assert len(gateway.requests_to("send")) == 1
     assert gateway.messages == []
-    assert len(loaded_entry.runtime_data.outbox) == 0
+    assert len(loaded_entry.runtime_data.tracker.outbox) == 0
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
@@ -533,7 +533,7 @@ async def test_unreachable_gateway(
         await send_sms(hass, recipients=[MOTHER], message="Hi")
     assert err.value.translation_key == "cannot_connect"
     assert API_KEY not in await translated(hass, err.value)
-    assert len(loaded_entry.runtime_data.outbox) == 0
+    assert len(loaded_entry.runtime_data.tracker.outbox) == 0
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
@@ -553,7 +553,7 @@ async def test_unexpected_answer_may_have_sent(
     reference = err.value.translation_placeholders["reference"]
     assert reference in await translated(hass, err.value)
     assert only_send(gateway)["reference"] == reference  # not sent again
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     for number in (MOTHER, GUARD):
         record = outbox.get(reference, number)
         assert record is not None
@@ -591,7 +591,7 @@ async def test_maybe_sent_records_the_numbers_checked_once(
     assert gateway.requests_to("send")[-1].form["destination"] == ",".join(
         expected.valid
     )
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     assert len(outbox) == 2 * len(expected.valid)
     for number in expected.valid:
         record = outbox.get(reference, number)
@@ -630,7 +630,7 @@ async def test_timeout_after_sending_is_maybe_sent_and_not_repeated(
     assert err.value.translation_placeholders["reference"] == "slow-1"
     assert "slow-1" in await translated(hass, err.value)
     assert len(gateway.requests_to("send")) == 1
-    record = loaded_entry.runtime_data.outbox.get("slow-1", MOTHER)
+    record = loaded_entry.runtime_data.tracker.outbox.get("slow-1", MOTHER)
     assert record is not None
     assert record.maybe_sent
     # The same reference cannot be sent again by mistake.
@@ -672,7 +672,7 @@ async def test_gateway_busy_after_retries(
     await translated(hass, err.value)
     assert len(gateway.requests_to("send")) == 3
     assert gateway.messages == []
-    assert len(loaded_entry.runtime_data.outbox) == 0
+    assert len(loaded_entry.runtime_data.tracker.outbox) == 0
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
@@ -741,7 +741,7 @@ async def test_ten_thousand_recipients_in_one_call(
     form = only_send(gateway)  # one POST, nothing in the URL
     assert form["destination"].split(",") == response["recipients"]
     assert len(gateway.messages[0].destinations) == 10_000
-    assert len(loaded_entry.runtime_data.outbox) == 10_000
+    assert len(loaded_entry.runtime_data.tracker.outbox) == 10_000
     assert gateway.requests_to("status") == []
     assert elapsed < 10
     await hass.config_entries.async_unload(loaded_entry.entry_id)
@@ -877,7 +877,7 @@ async def test_get_message_status_updates_the_outbox(
     assert [r.query["destination"] for r in requests] == [MOTHER, GUARD, OTHER]
     assert all(r.method == "GET" for r in requests)
 
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     assert outbox.get("r1", MOTHER).status == "delivered"
     assert outbox.get("r1", GUARD).status == "undelivered"
     assert outbox.get("r1", OTHER) is None

@@ -17,16 +17,18 @@ from .const import (
     CONF_API_KEY,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
+    CONF_STATUS_POLLING,
     CONF_WEBHOOK_ID,
     DOMAIN,
     ISSUE_LOW_BALANCE,
     LOGGER,
 )
 from .coordinator import BalanceCoordinator, SmsOfficeConfigEntry, SmsOfficeData
-from .delivery import DeliveryReports
-from .outbox import Outbox
+from .delivery import async_get_tracker, async_remove_tracker
+from .notify import async_unload_legacy_service
 from .services import async_setup_services
-from .webhook import async_register_webhook
+from .status_polling import StatusPoller
+from .webhook import webhook_url
 
 PLATFORMS: list[Platform] = [Platform.EVENT, Platform.NOTIFY, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -48,19 +50,22 @@ def create_client(hass: HomeAssistant, data: dict[str, str]) -> SmsOfficeClient:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> bool:
-    """Check the key, then start polling, the outbox and the webhook."""
+    """Take reports, check the key, then start polling and the platforms."""
+    # Before any network I/O: the outbox and the webhook, which stay until the
+    # entry is removed (reports that come while it reloads are applied too).
+    tracker = await async_get_tracker(hass, entry)
     client = create_client(hass, dict(entry.data))
     # The first poll checks the key: a rejected key starts re-authentication,
     # an unreachable gateway retries the setup later.
     balance = BalanceCoordinator(hass, entry, client)
     await balance.async_config_entry_first_refresh()
-    outbox = Outbox(hass, entry.entry_id)
-    await outbox.async_load()
-    delivery = DeliveryReports(hass, entry, client, outbox)
-    entry.runtime_data = SmsOfficeData(client, balance, outbox, delivery)
-
-    async_register_webhook(hass, entry)
-    entry.async_on_unload(delivery.async_start())
+    # Without the option, poll when the internet cannot reach Home Assistant.
+    polling = bool(
+        entry.options.get(CONF_STATUS_POLLING, not webhook_url(hass, entry.data)[1])
+    )
+    poller = StatusPoller(hass, entry, client, tracker, polling=polling)
+    entry.runtime_data = SmsOfficeData(client, balance, tracker, poller)
+    entry.async_on_unload(tracker.async_attach_poller(poller))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # The legacy `notify.<name>` action, for automations written that way.
     hass.async_create_task(
@@ -85,10 +90,15 @@ async def _async_update_listener(
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> bool:
-    """Unload platforms; the webhook, polling and the legacy action go with them."""
+    """Unload platforms, polling and the legacy action; the webhook stays.
+
+    The tracker (outbox, webhook) is the entry's until it is removed: reports
+    that come before the next set-up are still applied.
+    """
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    await async_unload_legacy_service(hass, entry.entry_id)
     if unloaded:
-        await entry.runtime_data.outbox.async_save_now()
+        await entry.runtime_data.tracker.outbox.async_save_now()
         # Raised again by the first poll if the entry is set up again.
         ir.async_delete_issue(
             hass, DOMAIN, ISSUE_LOW_BALANCE.format(entry_id=entry.entry_id)
@@ -97,8 +107,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> None:
-    """Remove the outbox and any cloudhook when the entry is deleted."""
-    await Outbox(hass, entry.entry_id).async_remove()
+    """Drop the webhook and the outbox, and any cloudhook, when the entry is deleted."""
+    await async_remove_tracker(hass, entry.entry_id)
     if CONF_CLOUDHOOK_URL not in entry.data or "cloud" not in hass.config.components:
         return
     # Imported only when loaded: it pulls in much of Home Assistant.

@@ -66,7 +66,7 @@ from .const import (
     SECTION_ADVANCED,
     SUBENTRY_RECIPIENT,
 )
-from .reachability import webhook_url
+from .webhook import webhook_url
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 TEXT = TextSelector()

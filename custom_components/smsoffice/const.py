@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 import logging
 from typing import Final
 
@@ -36,11 +35,5 @@ MAX_BALANCE_INTERVAL: Final = 1440
 SUBENTRY_RECIPIENT: Final = "recipient"
 
 EVENT_DELIVERY_STATUS: Final = "smsoffice_delivery_status"
-SIGNAL_DELIVERY_REPORT: Final = "smsoffice_delivery_report_{entry_id}"
 
 ISSUE_LOW_BALANCE: Final = "low_balance_{entry_id}"
-
-# Status polling for installations the internet cannot reach.
-STATUS_POLL_FIRST: Final = timedelta(seconds=30)
-STATUS_POLL_MAX: Final = timedelta(minutes=30)
-STATUS_POLL_GIVE_UP: Final = timedelta(hours=72)

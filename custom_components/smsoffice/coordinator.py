@@ -29,20 +29,23 @@ from .const import (
 )
 
 if TYPE_CHECKING:
-    from .delivery import DeliveryReports
-    from .outbox import Outbox
+    from .delivery import DeliveryTracker
+    from .status_polling import StatusPoller
 
 type SmsOfficeConfigEntry = ConfigEntry[SmsOfficeData]
 
 
 @dataclass(slots=True)
 class SmsOfficeData:
-    """What a loaded entry holds."""
+    """What one set-up of an entry holds.
+
+    `tracker` (outbox and reports) outlives the set-up: it is the entry's.
+    """
 
     client: SmsOfficeClient
     balance: BalanceCoordinator
-    outbox: Outbox
-    delivery: DeliveryReports
+    tracker: DeliveryTracker
+    poller: StatusPoller
 
 
 class BalanceCoordinator(DataUpdateCoordinator[int]):

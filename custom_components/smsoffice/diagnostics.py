@@ -19,7 +19,8 @@ async def async_get_config_entry_diagnostics(
     """Return what helps to debug an entry, without secrets."""
     data = entry.runtime_data
     statuses: dict[str, int] = {}
-    for record in data.outbox.records():
+    outbox = data.tracker.outbox
+    for record in outbox.records():
         key = record.status or "sent"
         statuses[key] = statuses.get(key, 0) + 1
     return {
@@ -34,5 +35,6 @@ async def async_get_config_entry_diagnostics(
             "value": data.balance.data,
             "last_update_success": data.balance.last_update_success,
         },
-        "outbox": {"records": len(data.outbox), "by_status": statuses},
+        "outbox": {"records": len(outbox), "by_status": statuses},
+        "status_polling": data.poller.polling,
     }

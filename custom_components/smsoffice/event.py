@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import DeliveryStatus
-from .const import SIGNAL_DELIVERY_REPORT
 from .coordinator import SmsOfficeConfigEntry
-from .delivery import DeliveryEventData
 from .entity import SmsOfficeEntity
+from .models import DeliveryEventData
 
 PARALLEL_UPDATES = 0
 
@@ -34,13 +32,12 @@ class DeliveryEventEntity(SmsOfficeEntity, EventEntity):
     def __init__(self, entry: SmsOfficeConfigEntry) -> None:
         """Listen to the entry's reports."""
         super().__init__(entry, "delivery")
-        self._signal = SIGNAL_DELIVERY_REPORT.format(entry_id=entry.entry_id)
+        self._tracker = entry.runtime_data.tracker
 
     async def async_added_to_hass(self) -> None:
-        """Subscribe to reports."""
-        self.async_on_remove(
-            async_dispatcher_connect(self.hass, self._signal, self._async_report)
-        )
+        """Subscribe to reports (first those that came while it was not there)."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._tracker.async_listen(self._async_report))
 
     @callback
     def _async_report(self, data: DeliveryEventData) -> None:

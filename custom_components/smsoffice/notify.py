@@ -6,8 +6,11 @@ from typing import Any
 
 from homeassistant.components.notify import NotifyEntity
 from homeassistant.components.notify.const import ATTR_DATA, ATTR_TARGET, ATTR_TITLE
-from homeassistant.components.notify.legacy import BaseNotificationService
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.components.notify.legacy import (
+    NOTIFY_SERVICES,
+    BaseNotificationService,
+)
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -128,11 +131,25 @@ async def async_get_service(
     entry: SmsOfficeConfigEntry | None = hass.config_entries.async_get_entry(
         discovery_info["entry_id"]
     )
-    if entry is None:
-        return None
-    service = SmsOfficeNotificationService(entry)
-    entry.async_on_unload(service.async_unregister_services)
-    return service
+    if entry is None or entry.state not in (
+        ConfigEntryState.SETUP_IN_PROGRESS,
+        ConfigEntryState.LOADED,
+    ):
+        return None  # unloaded before the legacy platform got to it
+    return SmsOfficeNotificationService(entry)
+
+
+async def async_unload_legacy_service(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove the entry's `notify.<name>` action and Home Assistant's note of it.
+
+    The legacy notify component keeps every service it set up in a list per
+    integration and offers no way to drop one of several: take ours out.
+    """
+    services = hass.data.get(NOTIFY_SERVICES, {}).get(DOMAIN, [])
+    for service in [s for s in services if isinstance(s, SmsOfficeNotificationService)]:
+        if service.entry_id == entry_id:
+            await service.async_unregister_services()
+            services.remove(service)
 
 
 class SmsOfficeNotificationService(BaseNotificationService):
@@ -141,6 +158,7 @@ class SmsOfficeNotificationService(BaseNotificationService):
     def __init__(self, entry: SmsOfficeConfigEntry) -> None:
         """Send through `entry`."""
         self._entry = entry
+        self.entry_id = entry.entry_id
 
     async def async_send_message(self, message: str = "", **kwargs: Any) -> None:
         """Send `message` to every target."""

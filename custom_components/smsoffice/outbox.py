@@ -3,29 +3,33 @@
 Delivery reports are matched against it, and its statuses only move forward:
 a late "pending" never overwrites "delivered". Bounded by count and age.
 
-Changes are written a little later, in one batch. The event loop only takes a
-snapshot of the records' values, a tuple each (the loop changes records in
-place, so they cannot be read from another thread); the JSON is encoded in a
+One outbox lives as long as its config entry (see `delivery.py`), not one
+set-up: a reload keeps it, removing the entry deletes its file, and a change
+that comes after that (a send that was still out) writes nothing.
+
+A scheduled message is aged from its scheduled time, not from the request.
+
+Changes are written a little later, in one batch, by the `Store`'s delayed
+save (which also writes at Home Assistant's final write). The event loop only
+takes a snapshot of the records' values, a tuple each (the loop changes records
+in place, so they cannot be read from another thread); the JSON is encoded in a
 worker thread (Home Assistant releases whose `Store` can encode in the event
-loop are told not to). Stored as version 2: the field names once, then one list
-of values per record; version 1, a dict per record, is rewritten on load.
-Stored records become records in a worker thread too.
+loop are told not to). Stored form: the field names once, then one list of
+values per record. Stored records become records in a worker thread too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import timedelta
 import inspect
 import itertools
 import operator
 import time
 from typing import Any, Final, TypedDict
 
-from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
-from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
-from homeassistant.helpers.event import async_call_later
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 
 from .client import DeliveryStatus, SendResult
@@ -56,11 +60,17 @@ class OutboxRecord:
     foreign: bool = False  # a report for a message sent elsewhere on the account
     given_up: bool = False  # polled until the age limit without a final status
     maybe_sent: bool = False  # the send failed in a way that may have sent it
+    scheduled_at: float | None = None  # when the gateway sends it, if scheduled
 
     @property
     def settled(self) -> bool:
         """Return whether the status will not change any more."""
         return self.status in _FINAL_STATUSES
+
+    @property
+    def goes_out_at(self) -> float:
+        """Return when the gateway sends the message: now, or its scheduled time."""
+        return self.sent_at if self.scheduled_at is None else self.scheduled_at
 
 
 _FIELDS = tuple(field.name for field in fields(OutboxRecord))
@@ -77,7 +87,7 @@ _STORE_OPTIONS: Final[dict[str, Any]] = (
 
 
 class _StoredOutbox(TypedDict):
-    """Version 2: the field names once, then each record's values (null: unreadable)."""
+    """The field names once, then each record's values (null: unreadable)."""
 
     fields: Sequence[str]
     records: Sequence[Sequence[Any] | None]
@@ -97,18 +107,6 @@ def _readable(reference: Any, destination: Any, sent_at: Any, status: Any) -> bo
         and isinstance(sent_at, int | float)
         and (status is None or isinstance(status, str))
     )
-
-
-def _from_dict(raw: Any) -> OutboxRecord | None:
-    """Read one record stored by name; None when it is not one (skipped, not fatal)."""
-    if not isinstance(raw, dict) or not _readable(
-        raw.get("reference"),
-        raw.get("destination"),
-        raw.get("sent_at"),
-        raw.get("status"),
-    ):
-        return None
-    return OutboxRecord(**{k: v for k, v in raw.items() if k in _FIELDS})
 
 
 def _from_row(row: Any) -> OutboxRecord | None:
@@ -135,24 +133,20 @@ def _row_reader(names: Any) -> Callable[[Any], OutboxRecord | None]:
         # Written by another version: unknown fields dropped, missing ones default.
         if not isinstance(row, list | tuple) or len(row) != len(names):
             return None
-        return _from_dict(dict(zip(names, row, strict=True)))
+        raw = dict(zip(names, row, strict=True))
+        if not _readable(
+            raw.get("reference"),
+            raw.get("destination"),
+            raw.get("sent_at"),
+            raw.get("status"),
+        ):
+            return None
+        return OutboxRecord(**{k: v for k, v in raw.items() if k in _FIELDS})
 
     return from_named_row
 
 
-def _from_version_1(old: Any) -> _StoredOutbox:
-    """Rewrite version 1 (a dict per record); an unreadable one becomes null."""
-    raw_records = old.get("records") if isinstance(old, dict) else None
-    return {
-        "fields": _FIELDS,
-        "records": [
-            None if (record := _from_dict(raw)) is None else _values(record)
-            for raw in (raw_records if isinstance(raw_records, list) else [])
-        ],
-    }
-
-
-def _read(stored: Any, oldest_allowed: float, max_records: int) -> _Loaded:
+def _read(stored: Any, now: float, max_age: float, max_records: int) -> _Loaded:
     """Turn what was stored into records (in a worker thread); count the unreadable."""
     if not isinstance(stored, dict):
         stored = {}
@@ -170,7 +164,7 @@ def _read(stored: Any, oldest_allowed: float, max_records: int) -> _Loaded:
     for record in records.values():
         references[record.reference] = references.get(record.reference, 0) + 1
     # Stored times may be in any order: every record is looked at.
-    _prune(records, references, oldest_allowed, max_records, full=True)
+    _prune(records, references, now - max_age, max_records, full=True)
     return records, references, skipped
 
 
@@ -182,19 +176,21 @@ def _prune(
     *,
     full: bool = False,
 ) -> None:
-    """Drop records sent before `oldest_allowed`, then the oldest over the count.
+    """Drop records that went out before `oldest_allowed`, then the oldest over the count.
 
-    Records are kept in the order they were added, oldest first, so after a
-    send only the front needs looking at; `full` checks every record.
+    Records are kept in the order they were added, so after a send only the
+    front needs looking at (a scheduled message at the front holds back the
+    pruning of those behind it until it ages itself; the count bound holds
+    regardless); `full` checks every record.
     """
     items = records.items()
     stale = (
-        [key for key, record in items if record.sent_at < oldest_allowed]
+        [key for key, record in items if record.goes_out_at < oldest_allowed]
         if full
         else [
             key
             for key, _ in itertools.takewhile(
-                lambda item: item[1].sent_at < oldest_allowed, items
+                lambda item: item[1].goes_out_at < oldest_allowed, items
             )
         ]
     )
@@ -216,17 +212,6 @@ def _forget(
             del references[reference]
 
 
-class _OutboxStore(Store[_StoredOutbox]):
-    """The outbox's file, rewritten from version 1 when read."""
-
-    async def _async_migrate_func(
-        self, old_major_version: int, old_minor_version: int, old_data: Any
-    ) -> _StoredOutbox:
-        if old_major_version != 1:
-            raise NotImplementedError  # a newer version: not ours to read
-        return await self.hass.async_add_executor_job(_from_version_1, old_data)
-
-
 class Outbox:
     """Messages sent by one entry."""
 
@@ -240,7 +225,7 @@ class Outbox:
     ) -> None:
         """Keep at most `max_records`, none older than `max_age`."""
         self._hass = hass
-        self._store = _OutboxStore(
+        self._store: Store[_StoredOutbox] = Store(
             hass,
             STORAGE_VERSION,
             f"{DOMAIN}.outbox.{entry_id}",
@@ -250,17 +235,17 @@ class Outbox:
         self._records: dict[str, OutboxRecord] = {}
         # How many records each reference has: `has_reference` without a scan.
         self._references: dict[str, int] = {}
+        # References of sends still waiting for the gateway's answer.
+        self._reserved: set[str] = set()
         self._max_records = max_records
         self._max_age = max_age.total_seconds()
-        self._cancel_save: CALLBACK_TYPE | None = None
-        self._cancel_final_write: CALLBACK_TYPE | None = None
-        self._save_job = HassJob(self._async_delayed_save, "smsoffice outbox save")
+        self._removed = False
 
     async def async_load(self) -> None:
         """Read the records saved before a restart (before any is added)."""
         stored = await self._store.async_load()
         loaded = await self._hass.async_add_executor_job(
-            _read, stored, time.time() - self._max_age, self._max_records
+            _read, stored, time.time(), self._max_age, self._max_records
         )
         self._records, self._references, skipped = loaded
         if skipped:
@@ -270,7 +255,12 @@ class Outbox:
         self, result: SendResult, now: float | None = None
     ) -> list[OutboxRecord]:
         """Record an accepted message at each of its destinations."""
-        return self.add(result.reference, result.destinations, now)
+        return self.add(
+            result.reference,
+            result.destinations,
+            now,
+            scheduled_at=result.scheduled_at,
+        )
 
     def add(
         self,
@@ -280,6 +270,7 @@ class Outbox:
         *,
         maybe_sent: bool = False,
         foreign: bool = False,
+        scheduled_at: float | None = None,
     ) -> list[OutboxRecord]:
         """Record a message at each destination; `maybe_sent` if not confirmed."""
         sent_at = time.time() if now is None else now
@@ -292,12 +283,17 @@ class Outbox:
             if records.pop(key, None) is None:
                 references[reference] = references.get(reference, 0) + 1
             record = OutboxRecord(
-                reference, destination, sent_at, maybe_sent=maybe_sent, foreign=foreign
+                reference,
+                destination,
+                sent_at,
+                maybe_sent=maybe_sent,
+                foreign=foreign,
+                scheduled_at=scheduled_at,
             )
             records[key] = record
             added.append(record)
         _prune(records, references, sent_at - self._max_age, self._max_records)
-        self._schedule_save()
+        self.changed()
         return added
 
     def add_foreign(self, reference: str, destination: str) -> OutboxRecord:
@@ -308,9 +304,32 @@ class Outbox:
         """Return the record of `reference` at `destination`, if any."""
         return self._records.get(_key(reference, destination))
 
+    def holds(self, record: OutboxRecord) -> bool:
+        """Return whether `record` is still kept (not pruned or replaced)."""
+        return self._records.get(_key(record.reference, record.destination)) is record
+
     def has_reference(self, reference: str) -> bool:
         """Return whether a message with this reference is recorded."""
         return reference in self._references
+
+    def reserve(self, reference: str) -> bool:
+        """Claim `reference` for a send; False if it is recorded or claimed already.
+
+        A claim lasts until `release`, after the send has recorded its message
+        (or failed): two sends with one reference cannot both go out.
+        """
+        if reference in self._references or reference in self._reserved:
+            return False
+        self._reserved.add(reference)
+        return True
+
+    def release(self, reference: str) -> None:
+        """End the claim of `reserve`."""
+        self._reserved.discard(reference)
+
+    def is_reserved(self, reference: str) -> bool:
+        """Return whether a send with this reference waits for the gateway."""
+        return reference in self._reserved
 
     def advance(
         self, record: OutboxRecord, status: DeliveryStatus, reason: str
@@ -324,7 +343,7 @@ class Outbox:
         record.updated_at = time.time()
         if status.is_final:
             record.next_poll = None
-        self._schedule_save()
+        self.changed()
         return True
 
     def unsettled(self) -> Iterator[OutboxRecord]:
@@ -335,9 +354,11 @@ class Outbox:
             if not r.foreign and not r.given_up and not r.settled
         )
 
+    @callback
     def changed(self) -> None:
-        """Note a change made to a record in place (polling times)."""
-        self._schedule_save()
+        """Save within `SAVE_DELAY` seconds (also after a change made in place)."""
+        if not self._removed:
+            self._store.async_delay_save(self._data, SAVE_DELAY)
 
     def records(self) -> Iterator[OutboxRecord]:
         """Yield every record, oldest first."""
@@ -348,41 +369,17 @@ class Outbox:
         return len(self._records)
 
     async def async_save_now(self) -> None:
-        """Write the records now (on unload), cancelling a pending save."""
-        self._cancel_pending_save()
-        await self._store.async_save(self._data())
+        """Write the records now, replacing a pending delayed save."""
+        if not self._removed:
+            await self._store.async_save(self._data())
 
     async def async_remove(self) -> None:
-        """Delete the saved records (the entry is removed)."""
-        self._cancel_pending_save()
+        """Delete the saved records (the entry is removed); save nothing after."""
+        self._removed = True
+        # A save in progress is waited for (saves take the store's lock), so
+        # that it cannot write the file again after it is deleted.
+        await self._store.async_save(self._data())
         await self._store.async_remove()
-
-    @callback
-    def _schedule_save(self) -> None:
-        """Save within `SAVE_DELAY` seconds of the first unsaved change."""
-        if self._cancel_save is None:
-            self._cancel_save = async_call_later(self._hass, SAVE_DELAY, self._save_job)
-        if self._cancel_final_write is None:
-            self._cancel_final_write = self._hass.bus.async_listen_once(
-                EVENT_HOMEASSISTANT_FINAL_WRITE, self._async_final_write
-            )
-
-    @callback
-    def _cancel_pending_save(self) -> None:
-        if self._cancel_save is not None:
-            self._cancel_save()
-            self._cancel_save = None
-        if self._cancel_final_write is not None:
-            self._cancel_final_write()
-            self._cancel_final_write = None
-
-    async def _async_delayed_save(self, _now: datetime) -> None:
-        self._cancel_save = None
-        await self.async_save_now()
-
-    async def _async_final_write(self, _event: Event) -> None:
-        self._cancel_final_write = None  # a fired listener is already gone
-        await self.async_save_now()
 
     def _data(self) -> _StoredOutbox:
         """Snapshot the records' values, in the event loop; encoded elsewhere."""

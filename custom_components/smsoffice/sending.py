@@ -55,6 +55,7 @@ from .const import (
     SUBENTRY_RECIPIENT,
 )
 from .coordinator import SmsOfficeConfigEntry
+from .delivery import DeliveryTracker
 
 # Gateway refusals, most specific first: (error type, translation key).
 _GATEWAY_ERRORS: tuple[tuple[type[SmsOfficeApiError], str], ...] = (
@@ -100,17 +101,34 @@ def resolve_entry(hass: HomeAssistant, entry_id: str | None) -> SmsOfficeConfigE
 def resolve_recipients(
     entry: SmsOfficeConfigEntry, targets: Iterable[str]
 ) -> list[str]:
-    """Replace saved recipients' names (or subentry ids) by their numbers."""
-    by_name: dict[str, str] = {}
+    """Replace saved recipients' names (or subentry ids) by their numbers.
+
+    Names are matched case-insensitively. A name that two saved recipients share
+    (possible in entries saved before names had to be unique) is refused, never
+    resolved to one of them.
+    """
+    by_id: dict[str, str] = {}
+    by_name: dict[str, set[str]] = {}
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_RECIPIENT:
             number = subentry.data[CONF_NUMBER]
-            by_name[subentry.subentry_id] = number
-            by_name[str(subentry.data[CONF_NAME]).strip().casefold()] = number
-    return [
-        by_name.get(target) or by_name.get(target.strip().casefold()) or target
-        for target in targets
-    ]
+            by_id[subentry.subentry_id] = number
+            name = str(subentry.data[CONF_NAME]).strip().casefold()
+            by_name.setdefault(name, set()).add(number)
+    numbers = []
+    for target in targets:
+        if number := by_id.get(target):
+            numbers.append(number)
+            continue
+        match = by_name.get(target.strip().casefold(), set())
+        if len(match) > 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="ambiguous_recipient",
+                translation_placeholders={"name": target.strip()},
+            )
+        numbers.append(next(iter(match)) if match else target)
+    return numbers
 
 
 def validation_error(err: SmsOfficeValidationError) -> ServiceValidationError:
@@ -175,15 +193,22 @@ def gateway_error(
     )
 
 
-def _checked_reference(entry: SmsOfficeConfigEntry, reference: str | None) -> str:
-    """Return the caller's reference if valid and unused, else a new one."""
+def _reserved_reference(tracker: DeliveryTracker, reference: str | None) -> str:
+    """Return the caller's reference if valid and unused, else a new one; reserved.
+
+    The reservation holds until the caller releases it, after the message is
+    recorded: a second send with the same reference meanwhile is refused.
+    """
     if reference is None:
-        return new_reference()
+        new = new_reference()
+        while not tracker.reserve(new):  # a random reference repeated: hardly ever
+            new = new_reference()
+        return new
     try:
         check_reference(reference)
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
-    if entry.runtime_data.outbox.has_reference(reference):
+    if not tracker.reserve(reference):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="reference_in_use",
@@ -221,15 +246,22 @@ async def async_send(
     reference: str | None = None,
     allow_partial: bool = False,
 ) -> SendResult:
-    """Send one message; record it in the outbox; raise translated errors."""
+    """Send one message; record it in the outbox; raise translated errors.
+
+    What is recorded goes to the entry's tracker, which outlives a reload: a
+    send that the gateway answers after the entry reloaded (or was removed)
+    is recorded where the entry sees it (or nowhere).
+    """
     data = entry.runtime_data
+    tracker = data.tracker
+    outbox = tracker.outbox
     options = entry.options
-    reference = _checked_reference(entry, reference)
     _checked_schedule(scheduled_at)
     # Checked once, here (in a worker thread when there are many): the client
     # takes the result as is, and a send that may have gone out is recorded
     # under these same numbers.
     numbers = await async_check_numbers(resolve_recipients(entry, recipients))
+    reference = _reserved_reference(tracker, reference)
     try:
         result = await data.client.send(
             numbers,
@@ -251,15 +283,26 @@ async def async_send(
         ):
             # The gateway may have accepted it: keep it, so that its delivery
             # report is matched and a status check can settle it.
-            records = data.outbox.add(reference, numbers.valid, maybe_sent=True)
-            data.delivery.async_track_sent(records)
+            tracker.async_sent(
+                outbox.add(
+                    reference,
+                    numbers.valid,
+                    maybe_sent=True,
+                    scheduled_at=scheduled_at.timestamp() if scheduled_at else None,
+                )
+            )
         raise gateway_error(hass, entry, err, reference=reference) from err
-    records = data.outbox.add_sent(result)
-    data.delivery.async_track_sent(records)
-    # The balance changed; read it without making the caller wait for it.
-    entry.async_create_background_task(
-        hass,
-        data.balance.async_request_refresh(),
-        f"{DOMAIN} balance after sending {result.reference}",
-    )
+    else:
+        tracker.async_sent(outbox.add_sent(result))
+    finally:
+        # Recorded (or not sent): the outbox answers for the reference now.
+        tracker.async_release(reference)
+    # The balance changed; read it without making the caller wait for it. The
+    # entry may have reloaded meanwhile: ask the set-up that runs now.
+    if entry.state is ConfigEntryState.LOADED:
+        entry.async_create_background_task(
+            hass,
+            entry.runtime_data.balance.async_request_refresh(),
+            f"{DOMAIN} balance after sending {result.reference}",
+        )
     return result

@@ -27,7 +27,7 @@ from .client import (
 )
 from .const import DOMAIN
 from .coordinator import SmsOfficeConfigEntry
-from .delivery import DeliveryReport
+from .models import DeliveryReport
 from .sending import (
     async_send,
     gateway_error,
@@ -168,8 +168,8 @@ async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:
             status = await data.client.get_message_status(destination, reference)
         except SmsOfficeError as err:
             raise gateway_error(call.hass, entry, err, operation="status") from err
-        data.delivery.async_handle(
-            DeliveryReport(reference, destination, status), source="poll"
+        data.tracker.async_handle(
+            DeliveryReport(reference, destination, status), "poll"
         )
         statuses.append({"destination": destination, "status": status.value})
     response: dict[str, Any] = {"reference": reference, "statuses": statuses}

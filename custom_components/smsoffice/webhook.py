@@ -1,11 +1,12 @@
-"""The webhook that receives smsoffice.ge's delivery callbacks."""
+"""The webhook that receives smsoffice.ge's delivery callbacks, and its URL."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from http import HTTPStatus
 import re
+from typing import Any
 from urllib.parse import unquote_plus
 from zoneinfo import ZoneInfo
 
@@ -13,42 +14,65 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from homeassistant.components import webhook
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 
 from .client import MAX_REFERENCE_LENGTH, DeliveryStatus
-from .const import CONF_WEBHOOK_ID, DOMAIN, LOGGER
-from .coordinator import SmsOfficeConfigEntry
-from .delivery import DeliveryReport
+from .const import CONF_CLOUDHOOK_URL, CONF_WEBHOOK_ID, DOMAIN, LOGGER
+from .models import DeliveryReport
 
 __all__ = [
     "MalformedCallbackError",
     "async_register_webhook",
     "handle_callback",
     "parse_report",
+    "webhook_url",
 ]
 
 GEORGIA = ZoneInfo("Asia/Tbilisi")
 MAX_BODY_BYTES = 4096
 _TIMESTAMP = re.compile(r"[0-9]{14}")
 _DESTINATION = re.compile(r"[0-9]{6,15}")
-# Reports are applied while the entry sets up (the webhook is registered
-# before the platforms) and while it is loaded; otherwise only acknowledged.
-_ACCEPTING_STATES = (ConfigEntryState.SETUP_IN_PROGRESS, ConfigEntryState.LOADED)
+
+type ReportHandler = Callable[[DeliveryReport], None]
 
 
 class MalformedCallbackError(ValueError):
     """A callback that cannot be a delivery report."""
 
 
-def async_register_webhook(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> None:
-    """Register the entry's webhook; it is removed when the entry unloads."""
+def webhook_url(hass: HomeAssistant, data: Mapping[str, Any]) -> tuple[str, bool]:
+    """Return the callback URL to paste in the profile, and whether the internet reaches it.
+
+    Reached: the entry's cloudhook (Home Assistant Cloud), or Home Assistant's
+    external URL. A Cloud subscription alone is not enough: reports arrive
+    through a cloudhook, which the entry has only if it was made at set-up.
+    """
+    if cloudhook := data.get(CONF_CLOUDHOOK_URL):
+        return str(cloudhook), True
+    path = webhook.async_generate_path(data[CONF_WEBHOOK_ID])
+    try:
+        return get_url(hass, allow_internal=False, allow_cloud=False) + path, True
+    except NoURLAvailableError:
+        pass
+    try:
+        return get_url(hass, allow_cloud=False) + path, False
+    except NoURLAvailableError:
+        return path, False
+
+
+@callback
+def async_register_webhook(
+    hass: HomeAssistant, entry: ConfigEntry[Any], on_report: ReportHandler
+) -> CALLBACK_TYPE:
+    """Register the entry's webhook; return the callback that unregisters it."""
     webhook_id = entry.data[CONF_WEBHOOK_ID]
 
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        return await handle_callback(entry, request)
+        return await handle_callback(request, on_report)
 
     webhook.async_register(
         hass,
@@ -59,11 +83,11 @@ def async_register_webhook(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> 
         local_only=False,
         allowed_methods=("GET", "POST"),
     )
-    entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))
+    return lambda: webhook.async_unregister(hass, webhook_id)
 
 
 async def handle_callback(
-    entry: SmsOfficeConfigEntry, request: web.Request
+    request: web.Request, on_report: ReportHandler
 ) -> web.Response:
     """Answer one callback: OK for every well-formed one, 400 for anything else."""
     try:
@@ -75,12 +99,8 @@ async def handle_callback(
     except Exception:  # noqa: BLE001 - whatever arrives, the caller gets an answer
         LOGGER.exception("Unexpected error reading a delivery callback")
         return web.Response(status=HTTPStatus.BAD_REQUEST, text="unreadable callback")
-    if entry.state not in _ACCEPTING_STATES:
-        # Removed or unloading while reports still arrive: acknowledge, do nothing.
-        LOGGER.debug("Delivery callback for %s while it is not loaded", entry.title)
-        return web.Response(text="OK")
     try:
-        entry.runtime_data.delivery.async_handle(report, source="webhook")
+        on_report(report)
     except Exception:  # noqa: BLE001 - a bug here must not become a 500 (and retries)
         LOGGER.exception("Unexpected error applying a delivery report")
     return web.Response(text="OK")

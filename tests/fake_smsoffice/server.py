@@ -45,6 +45,7 @@ OUTCOMES: Final = (
     "unknown",
 )
 FAULTS: Final = (
+    "hold",
     "slow",
     "reset",
     "http500",
@@ -119,6 +120,7 @@ class RecordedRequest:
     content_type: str
     raw_query_string: str
     endpoint: str
+    at: float  # when it arrived: `time.time()`, so frozen time in tests
 
     @property
     def params(self) -> dict[str, str]:
@@ -209,6 +211,12 @@ class FakeSmsOffice:
         self._message_ids = itertools.count(FIRST_MESSAGE_ID)
         self._tasks: set[asyncio.Task[None]] = set()
         self._callback_event = asyncio.Event()  # replaced after each callback
+        self._release = asyncio.Event()  # replaced at each `release()`
+        self._held_changed = asyncio.Event()
+        self.held = 0  # requests the "hold" fault holds now
+        # Requests being answered now, and the most at once, per endpoint.
+        self.in_flight: dict[str, int] = dict.fromkeys(ENDPOINTS, 0)
+        self.most_in_flight: dict[str, int] = dict.fromkeys(ENDPOINTS, 0)
         self._stopping: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -288,7 +296,8 @@ class FakeSmsOffice:
     ) -> None:
         """Queue ``fault`` for the next ``count`` requests (to ``endpoint`` only).
 
-        Faults: ``slow``, ``reset``, ``http500``, ``html``, ``invalid_json``,
+        Faults: ``hold`` (answered normally once :meth:`release` is called),
+        ``slow``, ``reset``, ``http500``, ``html``, ``invalid_json``,
         ``empty``, ``temporary``. Endpoints: ``send``, ``balance``, ``status``
         or ``None`` for any request.
         """
@@ -301,6 +310,22 @@ class FakeSmsOffice:
         if count < 1:
             raise ValueError("count must be at least 1")
         self._faults.extend(_Fault(fault, endpoint) for _ in range(count))
+
+    def release(self) -> None:
+        """Let the requests held by the ``hold`` fault go on (answered normally)."""
+        self._release.set()
+        self._release = asyncio.Event()
+
+    async def wait_for_held(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - part of the fake's public API
+    ) -> None:
+        """Wait until ``count`` requests are held by the ``hold`` fault."""
+        async with asyncio.timeout(timeout):
+            while self.held < count:
+                await self._held_changed.wait()
+                self._held_changed = asyncio.Event()
 
     # -------------------------------------------------------------- checking
 
@@ -336,6 +361,19 @@ class FakeSmsOffice:
     # -------------------------------------------------------------- handling
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        endpoint = _endpoint_of(request.path)
+        if endpoint not in self.in_flight:
+            return await self._answer(request)
+        self.in_flight[endpoint] += 1
+        self.most_in_flight[endpoint] = max(
+            self.most_in_flight[endpoint], self.in_flight[endpoint]
+        )
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight[endpoint] -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         recorded = await self._record(request)
         _LOGGER.info("%s %s (%s)", request.method, request.path, recorded.endpoint)
 
@@ -395,6 +433,7 @@ class FakeSmsOffice:
             content_type=request.headers.get("Content-Type", ""),
             raw_query_string=raw_query,
             endpoint=_endpoint_of(request.path),
+            at=time.time(),
         )
         self.requests.append(recorded)
         return recorded
@@ -406,12 +445,29 @@ class FakeSmsOffice:
                 return fault
         return None
 
+    async def _hold(self) -> None:
+        """Wait until `release()` (or the fake stops)."""
+        release = self._release
+        self.held += 1
+        self._held_changed.set()
+        waiters = [asyncio.ensure_future(release.wait())]
+        if self._stopping is not None:
+            waiters.append(asyncio.ensure_future(self._stopping.wait()))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            self.held -= 1
+
     async def _apply_fault(
         self, fault: _Fault, request: web.Request
     ) -> web.StreamResponse | None:
         """Answer with the fault, or return ``None`` to answer normally."""
         response: web.StreamResponse | None = None
         match fault.kind:
+            case "hold":
+                await self._hold()
             case "slow":
                 if self._stopping is not None:
                     with contextlib.suppress(TimeoutError):

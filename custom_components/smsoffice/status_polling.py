@@ -1,0 +1,222 @@
+"""Status polling: asking smsoffice.ge what became of messages no report settled.
+
+One `StatusPoller` per set-up of an entry (its timers and requests end when
+the entry unloads); the records it polls live in the entry's outbox, which
+outlives set-ups (see `delivery.py`).
+
+- Polling mode (for installations the internet cannot reach, or by option):
+  each unsettled message is asked about `STATUS_POLL_FIRST` after it goes out
+  (its scheduled time for a scheduled message), then less and less often, up to
+  every `STATUS_POLL_MAX`, until it settles or `STATUS_POLL_GIVE_UP` has passed
+  since it went out.
+- Catch-up, in either mode: after every set-up, each unsettled message that has
+  gone out is asked about once within `CATCH_UP_DELAY`, so that reports sent
+  while Home Assistant was down (or the entry was reloading) are not lost.
+
+Every request goes through one budget per entry: at most
+`MAX_REQUESTS_IN_FLIGHT` at a time and `MAX_REQUESTS_PER_MINUTE` in any minute,
+the message due longest first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+import heapq
+import itertools
+import time
+from typing import TYPE_CHECKING, Final
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_call_later
+
+from .client import SmsOfficeClient, SmsOfficeError
+from .const import LOGGER
+from .models import DeliveryReport
+from .outbox import OutboxRecord
+
+if TYPE_CHECKING:
+    from .coordinator import SmsOfficeConfigEntry
+    from .delivery import DeliveryTracker
+
+STATUS_POLL_FIRST: Final = timedelta(seconds=30)
+STATUS_POLL_MAX: Final = timedelta(minutes=30)
+STATUS_POLL_GIVE_UP: Final = timedelta(hours=72)
+CATCH_UP_DELAY: Final = timedelta(minutes=1)
+
+MAX_REQUESTS_IN_FLIGHT: Final = 4
+MAX_REQUESTS_PER_MINUTE: Final = 60
+_MINUTE: Final = 60.0
+
+
+class StatusPoller:
+    """Asks for the status of unsettled messages of one entry, within a budget."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmsOfficeConfigEntry,
+        client: SmsOfficeClient,
+        tracker: DeliveryTracker,
+        *,
+        polling: bool,
+    ) -> None:
+        """Poll for `tracker`'s records; all the time if `polling`, else catch up once."""
+        self._hass = hass
+        self._entry = entry
+        self._client = client
+        self._tracker = tracker
+        self.polling = polling
+        # Due requests, the earliest first: (when, order added, record). An item
+        # is current while the record is unsettled and still wants that time.
+        self._queue: list[tuple[float, int, OutboxRecord]] = []
+        self._order = itertools.count()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._recent: deque[float] = deque()  # when the last requests started
+        self._cancel_timer: CALLBACK_TYPE | None = None
+        self._running = False
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Queue the outbox's unsettled messages (catch-up); return the stop callback."""
+        self._running = True
+        now = time.time()
+        catch_up = now + CATCH_UP_DELAY.total_seconds()
+        first = STATUS_POLL_FIRST.total_seconds()
+        for record in self._tracker.outbox.unsettled():
+            goes_out_at = record.goes_out_at
+            if goes_out_at <= now:
+                # Gone out: asked about once soon, sooner if polling wants it.
+                due = catch_up
+                if self.polling and record.next_poll is not None:
+                    due = min(due, record.next_poll)
+            elif self.polling:
+                due = max(goes_out_at + first, record.next_poll or 0.0)
+            else:
+                continue  # not gone out yet; the webhook will tell
+            self._push(record, due)
+        heapq.heapify(self._queue)
+        self._pump()
+        return self._async_stop
+
+    @callback
+    def _async_stop(self) -> None:
+        self._running = False
+        self._cancel_wake_up()
+        for task in self._in_flight:
+            task.cancel()
+        self._queue.clear()
+
+    @callback
+    def async_track_sent(self, records: Iterable[OutboxRecord]) -> None:
+        """Poll newly sent messages after `STATUS_POLL_FIRST` (if polling)."""
+        if not (self.polling and self._running):
+            return
+        first = STATUS_POLL_FIRST.total_seconds()
+        for record in records:
+            self._push(record, record.goes_out_at + first, heap=True)
+        self._tracker.outbox.changed()
+        self._pump()
+
+    def _push(self, record: OutboxRecord, due: float, *, heap: bool = False) -> None:
+        record.next_poll = due
+        item = (due, next(self._order), record)
+        if heap:
+            heapq.heappush(self._queue, item)
+        else:
+            self._queue.append(item)
+
+    def _current(self, due: float, record: OutboxRecord) -> bool:
+        """Return whether a queued item still stands."""
+        return (
+            record.next_poll == due
+            and not record.settled
+            and not record.given_up
+            and self._tracker.outbox.holds(record)
+        )
+
+    @callback
+    def _pump(self, _now: datetime | None = None) -> None:
+        """Start what is due and allowed; set the timer for what comes next."""
+        if not self._running:
+            return
+        self._cancel_wake_up()
+        now = time.time()
+        recent = self._recent
+        while recent and recent[0] <= now - _MINUTE:
+            recent.popleft()
+        queue = self._queue
+        while queue and len(self._in_flight) < MAX_REQUESTS_IN_FLIGHT:
+            due, _, record = queue[0]
+            if not self._current(due, record):
+                heapq.heappop(queue)
+                continue
+            if due > now:
+                break
+            if now - record.goes_out_at > STATUS_POLL_GIVE_UP.total_seconds():
+                heapq.heappop(queue)
+                self._give_up(record)
+                continue
+            if len(recent) >= MAX_REQUESTS_PER_MINUTE:
+                break
+            heapq.heappop(queue)
+            recent.append(now)
+            task = self._entry.async_create_background_task(
+                self._hass,
+                self._async_poll(record, now),
+                "smsoffice status poll",
+                eager_start=False,  # known as in flight before it runs
+            )
+            self._in_flight.add(task)
+        if not queue or len(self._in_flight) >= MAX_REQUESTS_IN_FLIGHT:
+            return  # nothing to wait for, or a request that ends pumps again
+        wake = queue[0][0]
+        if len(recent) >= MAX_REQUESTS_PER_MINUTE:
+            wake = max(wake, recent[0] + _MINUTE)
+        self._cancel_timer = async_call_later(
+            self._hass, max(0.0, wake - now), self._pump
+        )
+
+    @callback
+    def _cancel_wake_up(self) -> None:
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+
+    def _give_up(self, record: OutboxRecord) -> None:
+        LOGGER.debug("Giving up on the status of %s", record.reference)
+        record.given_up = True
+        record.next_poll = None
+        self._tracker.outbox.changed()
+
+    async def _async_poll(self, record: OutboxRecord, now: float) -> None:
+        """Ask for one record's status; apply the answer as a report."""
+        try:
+            record.polls += 1
+            if self.polling:
+                backoff = min(
+                    STATUS_POLL_FIRST.total_seconds() * 2**record.polls,
+                    STATUS_POLL_MAX.total_seconds(),
+                )
+                self._push(record, now + backoff, heap=True)
+            else:
+                record.next_poll = None  # caught up: the webhook does the rest
+            self._tracker.outbox.changed()
+            try:
+                status = await self._client.get_message_status(
+                    record.destination, record.reference
+                )
+            except SmsOfficeError as err:
+                LOGGER.debug("Status poll of %s failed: %s", record.reference, err)
+                return
+            self._tracker.async_handle(
+                DeliveryReport(record.reference, record.destination, status), "poll"
+            )
+        except Exception:  # noqa: BLE001 - one bad record must not end polling
+            LOGGER.exception("Unexpected error polling %s", record.reference)
+        finally:
+            if task := asyncio.current_task():
+                self._in_flight.discard(task)
+            self._pump()
