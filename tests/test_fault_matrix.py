@@ -184,7 +184,7 @@ async def test_fault(
     (reference,) = references
     assert len(gateway.messages) == (1 if case.key is None else 0)
 
-    outbox = entry.runtime_data.outbox
+    outbox = entry.runtime_data.tracker.outbox
     record = outbox.get(reference, MOTHER)
     if case.key is None:
         assert record is not None
