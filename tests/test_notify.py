@@ -13,9 +13,10 @@ from homeassistant.components.notify import (
     SERVICE_SEND_MESSAGE,
     NotifyEntityFeature,
 )
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.config_entries import SOURCE_USER, ConfigSubentry
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     device_registry as dr,
@@ -105,6 +106,59 @@ async def test_an_entity_per_recipient(
             (DOMAIN, f"{loaded_entry.entry_id}_{by_number[number]}")
         }
         assert device.via_device_id == service.id
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+def service_and_recipient_devices(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> tuple[dr.DeviceEntry, dict[str, dr.DeviceEntry]]:
+    """Return the entry's service device and its recipients' devices by number."""
+    # By config entry: `async_get_device` is deprecated in newer releases
+    # (identifiers are unique per config entry only).
+    by_identifiers = {
+        frozenset(device.identifiers): device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
+    }
+    service = by_identifiers[frozenset({(DOMAIN, entry.entry_id)})]
+    recipients = {
+        subentry.data["number"]: by_identifiers[
+            frozenset({(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")})
+        ]
+        for subentry in entry.subentries.values()
+    }
+    return service, recipients
+
+
+async def test_recipient_devices_hang_off_the_service_device(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After setup and after a recipient is added through its form."""
+    service, recipients = service_and_recipient_devices(hass, loaded_entry)
+    assert set(recipients) == {MOTHER, GUARD}
+    for device in recipients.values():
+        assert device.via_device_id == service.id
+
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, "recipient"), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": "Neighbour", "number": "599 00 01 11"}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+    again, recipients = service_and_recipient_devices(hass, loaded_entry)
+    assert again.id == service.id
+    assert set(recipients) == {MOTHER, GUARD, "995599000111"}
+    for device in recipients.values():
+        assert device.via_device_id == service.id
+    assert hass.states.get("notify.sms_office_homealarm_neighbour") is not None
+    # Home Assistant logs a `via_device` it cannot resolve (or a deprecated one).
+    assert "via_device" not in caplog.text
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 

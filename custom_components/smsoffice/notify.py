@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components.notify import NotifyEntity
 from homeassistant.components.notify.const import ATTR_DATA, ATTR_TARGET, ATTR_TITLE
@@ -33,7 +33,7 @@ from .const import CONF_NUMBER, DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import SmsOfficeConfigEntry
 from .entity import SmsOfficeEntity, device_info
 from .sending import async_send
-from .services import as_aware
+from .times import as_aware
 
 PARALLEL_UPDATES = 0
 
@@ -53,13 +53,22 @@ def with_title(message: str, title: str | None) -> str:
     return f"{title}\n{message}" if title else message
 
 
+# Newer Home Assistant releases (2026.10 here) take the parent device by id,
+# `via_device_id`, and log `via_device` (by identifiers) as deprecated, to be
+# removed in 2027.8; 2025.4 knows only `via_device` and refuses the new key.
+VIA_DEVICE_ID: Final = "via_device_id" in DeviceInfo.__optional_keys__
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SmsOfficeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a notify entity for each saved recipient."""
-    # The recipients' devices hang off the service device: make sure it exists.
+    # The recipients' devices hang off the service device, which must exist
+    # before them: newer releases refuse a `via_device_id` they do not know,
+    # older ones log and ignore a `via_device` they cannot find. The event and
+    # sensor platforms, set up at the same time, may not have created it yet.
     service = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **device_info(entry)
     )
@@ -87,31 +96,23 @@ class RecipientNotifyEntity(SmsOfficeEntity, NotifyEntity):
         super().__init__(entry, f"recipient_{subentry.subentry_id}")
         self._entry = entry
         self._number: str = subentry.data[CONF_NUMBER]
-        self._service_device_id = service_device_id
         # A device per recipient, as a device belongs to one subentry (newer
         # Home Assistant releases move a device shared by several subentries,
         # and its entities with it). The entity takes the device's name:
         # `notify.<entry title> <recipient name>`.
         self._attr_name = None
-        self._attr_device_info = DeviceInfo(
+        info = DeviceInfo(
             identifiers={(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")},
             name=f"{entry.title} {subentry.data[CONF_NAME]}",
             manufacturer="smsoffice.ge",
             model="SMS recipient",
             entry_type=DeviceEntryType.SERVICE,
         )
-
-    async def async_added_to_hass(self) -> None:
-        """Show the recipient's device under the account's service device."""
-        await super().async_added_to_hass()
-        registry = dr.async_get(self.hass)
-        device_id = self.registry_entry.device_id if self.registry_entry else None
-        device = registry.async_get(device_id) if device_id else None
-        # `getattr`: newer releases also return child entries typed without it.
-        if device and getattr(device, "via_device_id", None) != self._service_device_id:
-            registry.async_update_device(
-                device.id, via_device_id=self._service_device_id
-            )
+        if VIA_DEVICE_ID:
+            info["via_device_id"] = service_device_id  # type: ignore[typeddict-unknown-key,unused-ignore]
+        else:
+            info["via_device"] = (DOMAIN, entry.entry_id)  # type: ignore[typeddict-unknown-key,unused-ignore]
+        self._attr_device_info = info
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Send the message (a title goes before it)."""
