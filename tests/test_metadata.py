@@ -350,6 +350,22 @@ def test_georgian_translates_every_string() -> None:
         assert re.search(r"[\u10d0-\u10ff]", value), ".".join(key)
 
 
+def test_georgian_keeps_account_and_report_apart() -> None:
+    """ანგარიში is the account only; a delivery report is მიწოდების სტატუსი.
+
+    One word for both made sentences like "reports from this account" ambiguous.
+    """
+    georgian = dict(_leaves(_json(TRANSLATIONS / "ka.json")))
+    english = dict(_leaves(STRINGS))
+    for key, value in georgian.items():
+        where = ".".join(key)
+        assert "მიწოდების ანგარიშ" not in value, where
+        # "report" as a noun: delivery reports (not "report the invalid ones").
+        if "delivery report" in english[key].lower() or "report" in key[-1]:
+            assert "სტატუს" in value, f"{where}: a report is a სტატუსი"
+    assert georgian[("entity", "event", "delivery", "name")] == "მიწოდების სტატუსი"
+
+
 def test_translation_files_are_formatted() -> None:
     """Two-space indent, UTF-8 characters as they are, a final newline."""
     for path in TRANSLATION_FILES:
