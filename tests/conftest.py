@@ -19,7 +19,6 @@ from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
     CONF_ACCEPT_FOREIGN,
     CONF_API_KEY,
-    CONF_BALANCE_INTERVAL,
     CONF_BASE_URL,
     CONF_FLASH,
     CONF_LOW_BALANCE,
@@ -69,7 +68,6 @@ def options() -> dict[str, Any]:
         CONF_URGENT: False,
         CONF_FLASH: False,
         CONF_LOW_BALANCE: 50,
-        CONF_BALANCE_INTERVAL: 30,
         CONF_STATUS_POLLING: False,
         CONF_ACCEPT_FOREIGN: False,
     }
@@ -80,6 +78,8 @@ def config_entry(gateway: FakeSmsOffice, options: dict[str, Any]) -> MockConfigE
     """An entry for the fake gateway with two saved recipients."""
     return MockConfigEntry(
         domain=DOMAIN,
+        version=1,
+        minor_version=2,
         title=f"SMS Office {SENDER}",
         unique_id=account_id(API_KEY),
         data={

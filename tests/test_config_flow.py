@@ -28,20 +28,27 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import (
+    config_validation as cv,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
+import voluptuous as vol
+import voluptuous_serialize
 
 from custom_components.smsoffice.client import SmsOfficeClient
 from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
+    BALANCE_INTERVAL,
     CONF_ACCEPT_FOREIGN,
     CONF_API_KEY,
-    CONF_BALANCE_INTERVAL,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
     CONF_FLASH,
@@ -105,6 +112,11 @@ def suggested_values(schema: Any) -> dict[str, Any]:
         elif key.description and "suggested_value" in key.description:
             values[str(key)] = key.description["suggested_value"]
     return values
+
+
+def access_issue_id(entry: MockConfigEntry) -> str:
+    """Return the id of the entry's API-access-disabled issue."""
+    return f"api_access_disabled_{entry.entry_id}"
 
 
 def reauth_flows(hass: HomeAssistant) -> list[Any]:
@@ -198,7 +210,6 @@ async def test_user_flow_creates_the_entry(
         CONF_URGENT: False,
         CONF_FLASH: False,
         CONF_LOW_BALANCE: 50,
-        CONF_BALANCE_INTERVAL: 30,
         CONF_STATUS_POLLING: True,
         CONF_ACCEPT_FOREIGN: False,
     }
@@ -449,39 +460,56 @@ async def test_reauth_after_the_key_is_rejected_while_polling(
     assert reauth_flows(hass) == []
 
 
-async def test_reauth_with_the_same_key_after_api_access_is_enabled(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+async def test_api_access_disabled_is_no_reauth(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
 ) -> None:
-    """API access turned off, then on: the same key restarts polling."""
+    """API access off (120) while polling: a repair issue, not re-authentication.
+
+    The same key works again once API access is on: the next poll clears it.
+    """
     gateway.api_access_enabled = False
     await poll_balance(hass)
     assert hass.states.get(BALANCE_SENSOR).state == "unavailable"
     failure = loaded_entry.runtime_data.balance.last_exception
-    assert isinstance(failure, ConfigEntryAuthFailed)
+    assert isinstance(failure, UpdateFailed)
+    assert not isinstance(failure, ConfigEntryAuthFailed)
     assert failure.translation_key == "api_access_disabled"
-    (flow,) = reauth_flows(hass)
+    assert reauth_flows(hass) == []
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
+    assert loaded_entry.state is ConfigEntryState.LOADED
 
+    gateway.api_access_enabled = True
+    gateway.balance = 999
+    await poll_balance(hass)
+    assert hass.states.get(BALANCE_SENSOR).state == "999"
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+    assert reauth_flows(hass) == []
+    # Setup and two polls, all with the same key.
+    assert keys_sent(gateway) == [API_KEY, API_KEY, API_KEY]
+
+
+async def test_reauth_form_tells_api_access_is_disabled(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """Reauth opened by the user while API access is off says so; then works."""
+    result = await loaded_entry.start_reauth_flow(hass)
+    gateway.api_access_enabled = False
     result = await hass.config_entries.flow.async_configure(
-        flow["flow_id"], {CONF_API_KEY: API_KEY}
+        result["flow_id"], {CONF_API_KEY: API_KEY}
     )
     assert result["errors"] == {"base": "api_access_disabled"}
 
     gateway.api_access_enabled = True
     result = await hass.config_entries.flow.async_configure(
-        flow["flow_id"], {CONF_API_KEY: API_KEY}
+        result["flow_id"], {CONF_API_KEY: API_KEY}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert loaded_entry.state is ConfigEntryState.LOADED
-    assert hass.states.get(BALANCE_SENSOR).state == "1000"
-    # Setup, the failed poll, two attempts and one reload.
-    assert len(keys_sent(gateway)) == 5
-
-    # Polling goes on after the reload.
-    gateway.balance = 999
-    await poll_balance(hass)
-    assert hass.states.get(BALANCE_SENSOR).state == "999"
 
 
 async def test_reauth_of_an_entry_whose_setup_failed(
@@ -585,8 +613,8 @@ async def test_reconfigure_changes_key_sender_and_address(
     result = await loaded_entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
+    # Not the key: the field starts empty.
     assert suggested_values(result["data_schema"]) == {
-        CONF_API_KEY: API_KEY,
         CONF_SENDER: SENDER,
         SECTION_ADVANCED: {CONF_BASE_URL: gateway.url},
     }
@@ -633,6 +661,103 @@ async def test_reconfigure_without_changes(
     assert loaded_entry.data[CONF_API_KEY] == API_KEY
     # Setup, the check, and one reload.
     assert keys_sent(gateway) == [API_KEY, API_KEY, API_KEY]
+
+
+def contains_value(tree: Any, value: str) -> bool:
+    """Return whether `value` appears anywhere in a nested structure or its text."""
+    if isinstance(tree, dict):
+        return any(
+            contains_value(key, value) or contains_value(item, value)
+            for key, item in tree.items()
+        )
+    if isinstance(tree, list | tuple | set):
+        return any(contains_value(item, value) for item in tree)
+    return value in str(tree)
+
+
+async def test_reconfigure_never_shows_the_key(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """The stored key is in no suggestion, default or description of the form.
+
+    Not even after an error following a submission with the same key typed.
+    """
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    for _ in range(2):
+        schema = result["data_schema"]
+        serialized = voluptuous_serialize.convert(
+            schema, custom_serializer=cv.custom_serializer
+        )
+        assert not contains_value(serialized, API_KEY)
+        assert not contains_value(suggested_values(schema), API_KEY)
+        assert not contains_value(result.get("description_placeholders"), API_KEY)
+        (key_field,) = (k for k in schema.schema if k == CONF_API_KEY)
+        assert isinstance(key_field, vol.Optional)
+        assert key_field.default is vol.UNDEFINED
+        assert "suggested_value" not in (key_field.description or {})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], account_input(gateway.url, sender="far-too-long-sender")
+        )
+        assert result["errors"] == {CONF_SENDER: "invalid_sender"}
+
+
+async def test_reconfigure_without_a_key_keeps_it(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """The key left out keeps the saved key, which is checked live again."""
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    typed = account_input(gateway.url, sender="smsoffice")
+    del typed[CONF_API_KEY]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert loaded_entry.data[CONF_API_KEY] == API_KEY
+    assert loaded_entry.data[CONF_SENDER] == "smsoffice"
+    assert loaded_entry.unique_id == account_id(API_KEY)
+    # Setup, the live check of the kept key, and one reload.
+    assert keys_sent(gateway) == [API_KEY, API_KEY, API_KEY]
+
+    # An empty field is the same; a key no longer accepted is an error.
+    gateway.api_keys.clear()
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], account_input(gateway.url, api_key="  ")
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert keys_sent(gateway)[-1] == API_KEY
+    assert loaded_entry.data[CONF_API_KEY] == API_KEY
+
+
+async def test_reconfigure_after_api_access_is_enabled(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Setup failed for API access (retrying, an issue): the same key sets it up."""
+    gateway.api_access_enabled = False
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert reauth_flows(hass) == []
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry))
+
+    result = await config_entry.start_reconfigure_flow(hass)
+    typed = account_input(gateway.url)
+    del typed[CONF_API_KEY]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+    assert result["errors"] == {"base": "api_access_disabled"}
+
+    gateway.api_access_enabled = True
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry)) is None
 
 
 async def test_reconfigure_errors(
@@ -752,7 +877,6 @@ async def test_options_flow(
         CONF_URGENT,
         CONF_FLASH,
         CONF_LOW_BALANCE,
-        CONF_BALANCE_INTERVAL,
         CONF_STATUS_POLLING,
         CONF_ACCEPT_FOREIGN,
     }
@@ -764,7 +888,6 @@ async def test_options_flow(
             CONF_URGENT: True,
             CONF_FLASH: True,
             CONF_LOW_BALANCE: 20.0,
-            CONF_BALANCE_INTERVAL: 10.0,
             CONF_STATUS_POLLING: True,
             CONF_ACCEPT_FOREIGN: True,
         },
@@ -776,15 +899,14 @@ async def test_options_flow(
         CONF_URGENT: True,
         CONF_FLASH: True,
         CONF_LOW_BALANCE: 20,
-        CONF_BALANCE_INTERVAL: 10,
         CONF_STATUS_POLLING: True,
         CONF_ACCEPT_FOREIGN: True,
     }
-    assert isinstance(loaded_entry.options[CONF_BALANCE_INTERVAL], int)
-    # Reloaded: the new interval is used.
+    assert isinstance(loaded_entry.options[CONF_LOW_BALANCE], int)
+    # Reloaded; the balance is still polled at the fixed interval.
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.runtime_data is not old_runtime
-    assert loaded_entry.runtime_data.balance.update_interval == timedelta(minutes=10)
+    assert loaded_entry.runtime_data.balance.update_interval == BALANCE_INTERVAL
 
 
 @pytest.mark.parametrize("options", [{}])
@@ -806,7 +928,6 @@ async def test_options_flow_defaults(
         CONF_URGENT: False,
         CONF_FLASH: False,
         CONF_LOW_BALANCE: 50,
-        CONF_BALANCE_INTERVAL: 30,
         CONF_STATUS_POLLING: False,
         CONF_ACCEPT_FOREIGN: False,
     }

@@ -28,6 +28,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.smsoffice.client import SmsOfficeClient
 from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
+    BALANCE_INTERVAL,
     CONF_API_KEY,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
@@ -76,8 +77,18 @@ def stand_in_cloud(*, active: bool, delete: AsyncMock) -> Any:
 
 async def poll_balance(hass: HomeAssistant) -> None:
     """Let the balance poll interval (30 minutes) pass, and the poll finish."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=31))
+    await poll_balance_after(hass, minutes=31)
+
+
+async def poll_balance_after(hass: HomeAssistant, *, minutes: float) -> None:
+    """Let `minutes` pass, and any poll they start finish."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=minutes))
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def access_issue_id(entry: MockConfigEntry) -> str:
+    """Return the id of the entry's API-access-disabled issue."""
+    return f"api_access_disabled_{entry.entry_id}"
 
 
 def webhooks(hass: HomeAssistant) -> dict[str, Any]:
@@ -256,22 +267,11 @@ async def test_not_ready_on_a_gateway_error_page(
     assert config_entry.state is ConfigEntryState.LOADED
 
 
-@pytest.mark.parametrize(
-    "break_it",
-    [
-        lambda gateway: gateway.api_keys.clear(),
-        lambda gateway: setattr(gateway, "api_access_enabled", False),
-    ],
-    ids=["key_rejected", "api_access_disabled"],
-)
 async def test_rejected_key_at_setup_starts_reauth(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    config_entry: MockConfigEntry,
-    break_it: Any,
+    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
 ) -> None:
     """A rejected key fails the setup and asks for a new one."""
-    break_it(gateway)
+    gateway.api_keys.clear()
     config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
@@ -302,6 +302,151 @@ async def test_rejected_key_on_a_send_starts_reauth(
     (flow,) = reauth_flows(hass)
     assert flow["context"]["entry_id"] == loaded_entry.entry_id
     assert gateway.messages == []
+
+
+async def test_api_access_disabled_at_setup(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    config_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """API access off (120) at setup: a repair issue, a retry later, no reauth."""
+    gateway.api_access_enabled = False
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert reauth_flows(hass) == []
+    issue = issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry))
+    assert issue is not None
+    assert issue.translation_key == "api_access_disabled"
+    assert not issue.is_fixable
+    assert issue.translation_placeholders == {"title": config_entry.title}
+    assert WEBHOOK_ID in webhooks(hass)  # reports are still taken meanwhile
+
+    # Switched on: the retry sets the entry up and clears the issue.
+    gateway.api_access_enabled = True
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry)) is None
+    assert reauth_flows(hass) == []
+
+
+async def test_api_access_disabled_on_a_send_raises_the_issue(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A send refused with 120 raises its error and the repair issue, no reauth."""
+    gateway.api_access_enabled = False
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": MOTHER_ENTITY, "message": "Alarm"},
+            blocking=True,
+        )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert err.value.translation_key == "api_access_disabled"
+    assert gateway.messages == []
+    assert reauth_flows(hass) == []
+    issue = issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
+    assert issue is not None
+    assert issue.translation_placeholders == {"title": loaded_entry.title}
+
+    # Switched on: the next balance read clears it.
+    gateway.api_access_enabled = True
+    await poll_balance(hass)
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+
+
+async def test_unload_and_remove_clear_the_api_access_issue(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The issue goes with the set-up, and with an entry removed while failing."""
+    gateway.api_access_enabled = False
+    await poll_balance(hass)
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
+
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+
+    # Set up again while still off: waiting to retry, with the issue.
+    assert not await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.SETUP_RETRY
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
+
+    assert await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+
+
+async def test_migrate_drops_the_balance_interval(
+    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
+) -> None:
+    """An entry of 1.1 with the balance interval option: dropped, now 1.2."""
+    old = MockConfigEntry(
+        domain=DOMAIN,
+        version=1,
+        minor_version=1,
+        title=config_entry.title,
+        unique_id=config_entry.unique_id,
+        data=dict(config_entry.data),
+        options={CONF_LOW_BALANCE: 20, "balance_interval": 5},
+    )
+    old.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(old.entry_id)
+    await hass.async_block_till_done()
+
+    assert old.state is ConfigEntryState.LOADED
+    assert (old.version, old.minor_version) == (1, 2)
+    assert old.options == {CONF_LOW_BALANCE: 20}
+    assert old.data == config_entry.data
+    assert old.runtime_data.balance.update_interval == BALANCE_INTERVAL
+    # Polled every 30 minutes, not every 5.
+    await poll_balance_after(hass, minutes=6)
+    assert len(gateway.requests_to("balance")) == 1
+    await poll_balance(hass)
+    assert len(gateway.requests_to("balance")) == 2
+
+
+async def test_migrate_from_a_newer_version_fails(
+    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
+) -> None:
+    """An entry saved by a newer major version is not set up (no downgrade)."""
+    newer = MockConfigEntry(
+        domain=DOMAIN,
+        version=2,
+        minor_version=1,
+        title=config_entry.title,
+        unique_id=config_entry.unique_id,
+        data=dict(config_entry.data),
+    )
+    newer.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(newer.entry_id)
+    assert newer.state is ConfigEntryState.MIGRATION_ERROR
+    assert gateway.requests_to("balance") == []
+
+
+async def test_newer_minor_version_is_set_up_as_it_is(
+    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
+) -> None:
+    """A newer minor version (same major) is compatible: set up, unchanged."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(config_entry, minor_version=3)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert config_entry.minor_version == 3
 
 
 async def test_one_device_per_entry(

@@ -905,6 +905,8 @@ def test_translation_keys_are_found_in_the_sources() -> None:
     keys = {(section, key) for section, key, _, _ in _used_keys() + _flow_keys()}
     assert (("exceptions",), "auth_failed") in keys
     assert (("issues",), "low_balance") in keys
+    assert (("issues",), "api_access_disabled") in keys
+    assert (("exceptions",), "api_access_disabled") in keys
     assert (("entity", "sensor"), "balance") in keys
     assert (("entity", "event"), "delivery") in keys
     assert (("config", "error"), "invalid_auth") in keys

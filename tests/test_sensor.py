@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorStateClass
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -16,6 +16,7 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -24,8 +25,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.smsoffice.const import (
+    BALANCE_INTERVAL,
     CONF_ACCEPT_FOREIGN,
-    CONF_BALANCE_INTERVAL,
     CONF_FLASH,
     CONF_LOW_BALANCE,
     CONF_STATUS_POLLING,
@@ -46,7 +47,6 @@ def options_with(**changes: Any) -> dict[str, Any]:
         CONF_URGENT: False,
         CONF_FLASH: False,
         CONF_LOW_BALANCE: 50,
-        CONF_BALANCE_INTERVAL: 30,
         CONF_STATUS_POLLING: False,
         CONF_ACCEPT_FOREIGN: False,
         **changes,
@@ -65,6 +65,20 @@ async def pass_time(hass: HomeAssistant, minutes: float) -> None:
 def issue_id(entry: MockConfigEntry) -> str:
     """Return the id of the entry's low-balance issue."""
     return f"low_balance_{entry.entry_id}"
+
+
+def access_issue_id(entry: MockConfigEntry) -> str:
+    """Return the id of the entry's API-access-disabled issue."""
+    return f"api_access_disabled_{entry.entry_id}"
+
+
+def reauth_flows(hass: HomeAssistant) -> list[Any]:
+    """Return the re-authentication flows in progress."""
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["context"]["source"] == SOURCE_REAUTH
+    ]
 
 
 async def test_balance_sensor(
@@ -107,15 +121,13 @@ async def test_balance_is_polled(
     assert hass.states.get(BALANCE).state == "700"
 
 
-@pytest.mark.parametrize("options", [options_with(**{CONF_BALANCE_INTERVAL: 5})])
-async def test_balance_interval_from_the_options(
+async def test_balance_interval_is_fixed(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
-    """The interval of the options is used."""
-    gateway.balance = 42
-    await pass_time(hass, 6)
-    assert len(gateway.requests_to("balance")) == 2
-    assert hass.states.get(BALANCE).state == "42"
+    """The poll interval is the documented constant, not an option."""
+    assert timedelta(minutes=30) == BALANCE_INTERVAL
+    assert loaded_entry.runtime_data.balance.update_interval == BALANCE_INTERVAL
+    assert not any("interval" in option for option in loaded_entry.options)
 
 
 async def test_balance_refreshed_after_a_send(
@@ -259,3 +271,72 @@ async def test_send_refused_for_balance_raises_the_issue(
     issue = issue_registry.async_get_issue(DOMAIN, issue_id(loaded_entry))
     assert issue is not None
     assert issue.translation_placeholders["balance"] == "0"
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_LOW_BALANCE: 0})])
+async def test_low_balance_warning_off_after_a_refused_send(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A threshold of 0 stays off: a send refused for balance raises no issue."""
+    gateway.balance = 0
+
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": MOTHER_ENTITY, "message": "Door opened"},
+            blocking=True,
+        )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert err.value.translation_key == "balance_too_low"
+    assert gateway.messages == []
+
+    assert issue_registry.async_get_issue(DOMAIN, issue_id(loaded_entry)) is None
+    await pass_time(hass, 31)
+    assert hass.states.get(BALANCE).state == "0"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id(loaded_entry)) is None
+
+
+async def test_api_access_disabled_while_polling(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """API access off (120) is no bad key: a repair issue, no reauth; cleared after.
+
+    The sensor is unavailable meanwhile, and the entry stays loaded.
+    """
+    gateway.api_access_enabled = False
+    await pass_time(hass, 31)
+
+    assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    failure = loaded_entry.runtime_data.balance.last_exception
+    assert isinstance(failure, UpdateFailed)
+    assert failure.translation_key == "api_access_disabled"
+    assert reauth_flows(hass) == []
+    issue = issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
+    assert issue is not None
+    assert issue.translation_key == "api_access_disabled"
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert not issue.is_fixable
+    assert issue.translation_placeholders == {"title": loaded_entry.title}
+
+    # Still off at the next poll: one issue, still no reauth.
+    await pass_time(hass, 31)
+    assert reauth_flows(hass) == []
+    assert [
+        key for key in issue_registry.issues if key[1].startswith("api_access")
+    ] == [(DOMAIN, access_issue_id(loaded_entry))]
+
+    # Switched back on: the next poll clears the issue and the sensor is back.
+    gateway.api_access_enabled = True
+    gateway.balance = 640
+    await pass_time(hass, 31)
+    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+    assert hass.states.get(BALANCE).state == "640"
+    assert reauth_flows(hass) == []

@@ -23,7 +23,12 @@ from .const import (
     ISSUE_LOW_BALANCE,
     LOGGER,
 )
-from .coordinator import BalanceCoordinator, SmsOfficeConfigEntry, SmsOfficeData
+from .coordinator import (
+    BalanceCoordinator,
+    SmsOfficeConfigEntry,
+    SmsOfficeData,
+    delete_api_access_issue,
+)
 from .delivery import async_get_tracker, async_remove_tracker
 from .notify import async_unload_legacy_service
 from .services import async_setup_services
@@ -32,6 +37,8 @@ from .webhook import webhook_url
 
 PLATFORMS: list[Platform] = [Platform.EVENT, Platform.NOTIFY, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# The option of the balance poll interval, dropped in version 1.2.
+_OLD_BALANCE_INTERVAL = "balance_interval"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -49,6 +56,25 @@ def create_client(hass: HomeAssistant, data: dict[str, str]) -> SmsOfficeClient:
     )
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> bool:
+    """Bring an entry saved by an older version up to date.
+
+    1.2: the balance is polled at a fixed interval; the `balance_interval`
+    option of 1.1 is dropped.
+    """
+    if entry.version > 1:  # saved by a newer version: cannot go back
+        return False
+    if entry.minor_version < 2:
+        options = {
+            key: value
+            for key, value in entry.options.items()
+            if key != _OLD_BALANCE_INTERVAL
+        }
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        LOGGER.debug("Migrated %s to version 1.2", entry.title)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> bool:
     """Take reports, check the key, then start polling and the platforms."""
     # Before any network I/O: the outbox and the webhook, which stay until the
@@ -56,7 +82,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) ->
     tracker = await async_get_tracker(hass, entry)
     client = create_client(hass, dict(entry.data))
     # The first poll checks the key: a rejected key starts re-authentication,
-    # an unreachable gateway retries the setup later.
+    # an unreachable gateway or API access switched off (a repair issue)
+    # retries the setup later.
     balance = BalanceCoordinator(hass, entry, client)
     await balance.async_config_entry_first_refresh()
     # Without the option, poll when the internet cannot reach Home Assistant.
@@ -103,12 +130,15 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -
         ir.async_delete_issue(
             hass, DOMAIN, ISSUE_LOW_BALANCE.format(entry_id=entry.entry_id)
         )
+        delete_api_access_issue(hass, entry.entry_id)
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> None:
     """Drop the webhook and the outbox, and any cloudhook, when the entry is deleted."""
     await async_remove_tracker(hass, entry.entry_id)
+    # Raised by a setup that kept failing (not loaded: no unload cleared it).
+    delete_api_access_issue(hass, entry.entry_id)
     if CONF_CLOUDHOOK_URL not in entry.data or "cloud" not in hass.config.components:
         return
     # Imported only when loaded: it pulls in much of Home Assistant.

@@ -44,7 +44,6 @@ from .client import (
 from .const import (
     CONF_ACCEPT_FOREIGN,
     CONF_API_KEY,
-    CONF_BALANCE_INTERVAL,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
     CONF_FLASH,
@@ -55,17 +54,15 @@ from .const import (
     CONF_URGENT,
     CONF_WEBHOOK_ID,
     DEFAULT_ACCEPT_FOREIGN,
-    DEFAULT_BALANCE_INTERVAL,
     DEFAULT_FLASH,
     DEFAULT_LOW_BALANCE,
     DEFAULT_URGENT,
     DOMAIN,
     LOGGER,
-    MAX_BALANCE_INTERVAL,
-    MIN_BALANCE_INTERVAL,
     SECTION_ADVANCED,
     SUBENTRY_RECIPIENT,
 )
+from .coordinator import SmsOfficeConfigEntry
 from .webhook import webhook_url
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -79,10 +76,15 @@ def account_id(api_key: str) -> str:
     return hashlib.sha256(api_key.strip().encode()).hexdigest()
 
 
-def _account_input(user_input: dict[str, Any]) -> tuple[str, str, str]:
-    """Return the key, sender and gateway address of the account form, tidied."""
+def _account_input(
+    user_input: dict[str, Any], current_key: str = ""
+) -> tuple[str, str, str]:
+    """Return the key, sender and gateway address of the account form, tidied.
+
+    A key left empty is `current_key` (reconfigure keeps the saved key).
+    """
     return (
-        user_input[CONF_API_KEY].strip(),
+        user_input.get(CONF_API_KEY, "").strip() or current_key,
         user_input[CONF_SENDER].strip(),
         user_input[SECTION_ADVANCED][CONF_BASE_URL].strip().rstrip("/"),
     )
@@ -140,11 +142,15 @@ async def _async_create_cloudhook(hass: HomeAssistant, webhook_id: str) -> str |
         return None
 
 
-def _account_schema() -> vol.Schema:
-    """Return the form of the account: key, sender and, folded, the address."""
+def _account_schema(*, key_required: bool = True) -> vol.Schema:
+    """Return the form of the account: key, sender and, folded, the address.
+
+    Reconfigure leaves the key optional: left empty, the saved key is kept.
+    """
+    key = vol.Required(CONF_API_KEY) if key_required else vol.Optional(CONF_API_KEY)
     return vol.Schema(
         {
-            vol.Required(CONF_API_KEY): PASSWORD,
+            key: PASSWORD,
             vol.Required(CONF_SENDER): TEXT,
             vol.Required(SECTION_ADVANCED): section(
                 vol.Schema(
@@ -160,17 +166,21 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up an smsoffice.ge account."""
 
     VERSION = 1
+    # 1.2: no balance interval option (see async_migrate_entry).
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> SmsOfficeOptionsFlow:
+    def async_get_options_flow(
+        config_entry: SmsOfficeConfigEntry,
+    ) -> SmsOfficeOptionsFlow:
         """Return the options flow."""
         return SmsOfficeOptionsFlow()
 
     @classmethod
     @callback
     def async_get_supported_subentry_types(
-        cls, config_entry: ConfigEntry
+        cls, config_entry: SmsOfficeConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Recipients are saved under the entry."""
         return {SUBENTRY_RECIPIENT: RecipientSubentryFlow}
@@ -206,7 +216,6 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_URGENT: DEFAULT_URGENT,
                         CONF_FLASH: DEFAULT_FLASH,
                         CONF_LOW_BALANCE: DEFAULT_LOW_BALANCE,
-                        CONF_BALANCE_INTERVAL: DEFAULT_BALANCE_INTERVAL,
                         CONF_STATUS_POLLING: not reachable,
                         CONF_ACCEPT_FOREIGN: DEFAULT_ACCEPT_FOREIGN,
                     },
@@ -257,11 +266,17 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the key, the sender or the gateway's address."""
+        """Change the key, the sender or the gateway's address.
+
+        The saved key is never sent back to the browser: the key field starts
+        empty, and left empty the saved key is kept (and checked again).
+        """
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            api_key, sender, base_url = _account_input(user_input)
+            api_key, sender, base_url = _account_input(
+                user_input, entry.data[CONF_API_KEY]
+            )
             if self._key_used_elsewhere(entry, api_key):
                 return self.async_abort(reason="already_configured")
             errors = await _account_errors(self.hass, api_key, sender, base_url)
@@ -273,15 +288,22 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
                     CONF_BASE_URL: base_url,
                 }
                 return self._update_entry(entry, data, "reconfigure_successful")
-        suggested = user_input or {
-            CONF_API_KEY: entry.data[CONF_API_KEY],
-            CONF_SENDER: entry.data[CONF_SENDER],
-            SECTION_ADVANCED: {CONF_BASE_URL: entry.data[CONF_BASE_URL]},
+        # Never a key: neither the saved one nor one typed (it may be the same).
+        suggested = {
+            key: value
+            for key, value in (
+                user_input
+                or {
+                    CONF_SENDER: entry.data[CONF_SENDER],
+                    SECTION_ADVANCED: {CONF_BASE_URL: entry.data[CONF_BASE_URL]},
+                }
+            ).items()
+            if key != CONF_API_KEY
         }
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                _account_schema(), suggested
+                _account_schema(key_required=False), suggested
             ),
             errors=errors,
         )
@@ -316,7 +338,10 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SmsOfficeOptionsFlow(OptionsFlow):
-    """Defaults for sending, the low-balance threshold and polling."""
+    """Defaults for sending, the low-balance threshold and status polling.
+
+    The balance is polled at a fixed interval (`BALANCE_INTERVAL`): no option.
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -328,7 +353,6 @@ class SmsOfficeOptionsFlow(OptionsFlow):
                 data={
                     **user_input,
                     CONF_LOW_BALANCE: int(user_input[CONF_LOW_BALANCE]),
-                    CONF_BALANCE_INTERVAL: int(user_input[CONF_BALANCE_INTERVAL]),
                 }
             )
         options = self.config_entry.options
@@ -342,17 +366,6 @@ class SmsOfficeOptionsFlow(OptionsFlow):
                 ): NumberSelector(
                     NumberSelectorConfig(
                         min=0, max=100000, step=1, mode=NumberSelectorMode.BOX
-                    )
-                ),
-                vol.Required(
-                    CONF_BALANCE_INTERVAL, default=DEFAULT_BALANCE_INTERVAL
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_BALANCE_INTERVAL,
-                        max=MAX_BALANCE_INTERVAL,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="min",
                     )
                 ),
                 vol.Required(CONF_STATUS_POLLING, default=not reachable): bool,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import logging
 from typing import Final
 
@@ -20,20 +21,20 @@ SECTION_ADVANCED: Final = "advanced"
 CONF_URGENT: Final = "urgent"
 CONF_FLASH: Final = "flash"
 CONF_LOW_BALANCE: Final = "low_balance_threshold"
-CONF_BALANCE_INTERVAL: Final = "balance_interval"
 CONF_STATUS_POLLING: Final = "status_polling"
 CONF_ACCEPT_FOREIGN: Final = "accept_foreign_reports"
 
 DEFAULT_URGENT: Final = False
 DEFAULT_FLASH: Final = False
 DEFAULT_LOW_BALANCE: Final = 50
-DEFAULT_BALANCE_INTERVAL: Final = 30  # minutes
 DEFAULT_ACCEPT_FOREIGN: Final = False
-MIN_BALANCE_INTERVAL: Final = 5
-MAX_BALANCE_INTERVAL: Final = 1440
+
+# The balance is read this often (and after every send); not an option.
+BALANCE_INTERVAL: Final = timedelta(minutes=30)
 
 SUBENTRY_RECIPIENT: Final = "recipient"
 
 EVENT_DELIVERY_STATUS: Final = "smsoffice_delivery_status"
 
 ISSUE_LOW_BALANCE: Final = "low_balance_{entry_id}"
+ISSUE_API_ACCESS_DISABLED: Final = "api_access_disabled_{entry_id}"

@@ -161,9 +161,9 @@ def gateway_error(
 ) -> HomeAssistantError:
     """Return the translated error for a refusal or outage, acting on it first.
 
-    A rejected key starts re-authentication; a balance too low raises the
-    repair issue. For a send, an outage that may have sent the message names
-    its `reference`.
+    A rejected key starts re-authentication; API access switched off (no bad
+    key) and a balance too low raise their repair issues. For a send, an
+    outage that may have sent the message names its `reference`.
     """
     if isinstance(err, SmsOfficeConnectionError | SmsOfficeResponseError):
         if operation == "status":
@@ -177,7 +177,9 @@ def gateway_error(
             translation_key=key,
             translation_placeholders={"error": str(err), "reference": reference},
         )
-    if isinstance(err, SmsOfficeAuthenticationError):
+    if isinstance(err, SmsOfficeApiAccessDisabledError):
+        entry.runtime_data.balance.api_access_disabled()
+    elif isinstance(err, SmsOfficeAuthenticationError):
         entry.async_start_reauth(hass)
     elif isinstance(err, SmsOfficeBalanceError):
         entry.runtime_data.balance.update_low_balance_issue(None)
