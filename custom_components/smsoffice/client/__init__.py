@@ -26,7 +26,13 @@ from .errors import (
     SmsOfficeValidationError,
 )
 from .models import DeliveryStatus, SendResult
-from .numbers import NumberCheck, async_check_numbers, check_numbers, normalise_number
+from .numbers import (
+    NumberCheck,
+    async_check_numbers,
+    check_numbers,
+    load_number_metadata,
+    normalise_number,
+)
 from .segments import Encoding, SegmentEstimate, estimate_parts
 from .validation import (
     MAX_CONTENT_LENGTH,
@@ -73,6 +79,7 @@ __all__ = [
     "check_schedule",
     "check_sender",
     "estimate_parts",
+    "load_number_metadata",
     "new_reference",
     "normalise_number",
 ]
