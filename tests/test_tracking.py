@@ -481,3 +481,31 @@ async def test_two_recipients_saved_under_one_name(
     await send_call(hass, [MOTHER], reference="by-number")
     assert len(gateway.requests_to("send")) == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("options", [{CONF_STATUS_POLLING: True}], ids=["polling"])
+async def test_catch_up_of_a_message_older_than_polling_lasts(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    events: list[Event],
+    config_entry: MockConfigEntry,
+) -> None:
+    """Down for 4 days: a message past the 72 hours is still checked once."""
+    gateway.set_outcome(MOTHER, "pending")
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    await send_call(hass, [MOTHER])
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await advance(hass, freezer, timedelta(days=4))
+    assert gateway.requests_to("status") == []
+
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await advance(hass, freezer, CATCH_UP_DELAY + timedelta(seconds=1))
+    assert len(gateway.requests_to("status")) == 1
+    assert announced(events) == [(REFERENCE, MOTHER, "pending", "poll")]
+    record = config_entry.runtime_data.tracker.outbox.get(REFERENCE, MOTHER)
+    assert record.given_up  # that was the last check
+    await advance(hass, freezer, timedelta(hours=3))
+    assert len(gateway.requests_to("status")) == 1

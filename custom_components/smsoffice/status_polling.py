@@ -51,6 +51,11 @@ MAX_REQUESTS_PER_MINUTE: Final = 60
 _MINUTE: Final = 60.0
 
 
+def _past_give_up(record: OutboxRecord, now: float) -> bool:
+    """Return whether polling gave up on the record by `now`."""
+    return now - record.goes_out_at > STATUS_POLL_GIVE_UP.total_seconds()
+
+
 class StatusPoller:
     """Asks for the status of unsettled messages of one entry, within a budget."""
 
@@ -69,9 +74,10 @@ class StatusPoller:
         self._client = client
         self._tracker = tracker
         self.polling = polling
-        # Due requests, the earliest first: (when, order added, record). An item
-        # is current while the record is unsettled and still wants that time.
-        self._queue: list[tuple[float, int, OutboxRecord]] = []
+        # Due requests, the earliest first: (when, order added, record, catch-up).
+        # An item is current while the record is unsettled and still wants that
+        # time. A catch-up item is asked once even past `STATUS_POLL_GIVE_UP`.
+        self._queue: list[tuple[float, int, OutboxRecord, bool]] = []
         self._order = itertools.count()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._recent: deque[float] = deque()  # when the last requests started
@@ -96,7 +102,7 @@ class StatusPoller:
                 due = max(goes_out_at + first, record.next_poll or 0.0)
             else:
                 continue  # not gone out yet; the webhook will tell
-            self._push(record, due)
+            self._push(record, due, catch_up=goes_out_at <= now)
         heapq.heapify(self._queue)
         self._pump()
         return self._async_stop
@@ -120,9 +126,16 @@ class StatusPoller:
         self._tracker.outbox.changed()
         self._pump()
 
-    def _push(self, record: OutboxRecord, due: float, *, heap: bool = False) -> None:
+    def _push(
+        self,
+        record: OutboxRecord,
+        due: float,
+        *,
+        heap: bool = False,
+        catch_up: bool = False,
+    ) -> None:
         record.next_poll = due
-        item = (due, next(self._order), record)
+        item = (due, next(self._order), record, catch_up)
         if heap:
             heapq.heappush(self._queue, item)
         else:
@@ -149,13 +162,13 @@ class StatusPoller:
             recent.popleft()
         queue = self._queue
         while queue and len(self._in_flight) < MAX_REQUESTS_IN_FLIGHT:
-            due, _, record = queue[0]
+            due, _, record, catch_up = queue[0]
             if not self._current(due, record):
                 heapq.heappop(queue)
                 continue
             if due > now:
                 break
-            if now - record.goes_out_at > STATUS_POLL_GIVE_UP.total_seconds():
+            if not catch_up and _past_give_up(record, now):
                 heapq.heappop(queue)
                 self._give_up(record)
                 continue
@@ -195,7 +208,9 @@ class StatusPoller:
         """Ask for one record's status; apply the answer as a report."""
         try:
             record.polls += 1
-            if self.polling:
+            if _past_give_up(record, now):
+                self._give_up(record)  # a last check, after a restart: no more
+            elif self.polling:
                 backoff = min(
                     STATUS_POLL_FIRST.total_seconds() * 2**record.polls,
                     STATUS_POLL_MAX.total_seconds(),
