@@ -210,7 +210,7 @@ async def run(count: int, repeats: int) -> None:
             # The save the send scheduled, now rather than when its timer
             # fires in the middle of another step.
             async with StallMeter() as saving:
-                await entry.runtime_data.outbox.async_save_now()
+                await entry.runtime_data.tracker.outbox.async_save_now()
                 await asyncio.sleep(2 * saving.interval)
             sends.add_save(saving)
             return elapsed

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 import itertools
 import json
 from pathlib import Path
+import time
 from typing import Any
-from unittest.mock import patch
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
@@ -38,12 +37,15 @@ from custom_components.smsoffice.const import (
     CONF_STATUS_POLLING,
     DOMAIN,
     EVENT_DELIVERY_STATUS,
+)
+from custom_components.smsoffice.outbox import MAX_RECORDS
+from custom_components.smsoffice.status_polling import (
+    CATCH_UP_DELAY,
+    MAX_REQUESTS_IN_FLIGHT,
     STATUS_POLL_FIRST,
     STATUS_POLL_GIVE_UP,
     STATUS_POLL_MAX,
 )
-from custom_components.smsoffice.delivery import DeliveryReport, DeliveryReports
-from custom_components.smsoffice.outbox import Outbox
 from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -104,6 +106,36 @@ async def advance(
 def polls(gateway: FakeSmsOffice) -> int:
     """Return how many status requests the gateway received."""
     return len(gateway.requests_to("status"))
+
+
+def stored_outbox(
+    entry_id: str, fields: list[str], rows: list[list[Any]]
+) -> tuple[str, dict[str, Any]]:
+    """Return an outbox file as a previous run left it (for `hass_storage`)."""
+    key = f"{DOMAIN}.outbox.{entry_id}"
+    return key, {"version": 2, "key": key, "data": {"fields": fields, "records": rows}}
+
+
+async def wait_for_held(
+    hass: HomeAssistant, gateway: FakeSmsOffice, count: int
+) -> None:
+    """Wait until the gateway holds `count` requests; fail after about 5 s.
+
+    In real time: with time frozen the event loop's clock stands still, so
+    `gateway.wait_for_held`'s own timeout would never come (a hang, not a
+    failure, if the requests never do).
+    """
+    for _ in range(500):
+        if gateway.held >= count:
+            return
+        await hass.async_add_executor_job(time.sleep, 0.01)
+    pytest.fail(f"the gateway holds {gateway.held} requests, not {count}")
+
+
+async def callback(http: TestClient, **params: str) -> None:
+    """Make one GET callback to the webhook, as the gateway does; expect OK."""
+    response = await http.get(WEBHOOK_PATH, params=params)
+    assert (response.status, await response.text()) == (200, "OK")
 
 
 async def test_polling_settles_without_a_webhook(
@@ -177,7 +209,7 @@ async def test_polling_backs_off_and_gives_up_after_72_hours(
     assert times[-1] <= STATUS_POLL_GIVE_UP.total_seconds()
     # Pending fired once; repeats of the same status fire nothing.
     assert [e.data["status"] for e in events] == ["pending"]
-    record = entry.runtime_data.outbox.get(REFERENCE, MOTHER)
+    record = entry.runtime_data.tracker.outbox.get(REFERENCE, MOTHER)
     assert record.given_up
     assert record.next_poll is None
 
@@ -247,26 +279,52 @@ async def test_poll_errors_are_retried(
     assert [e.data["status"] for e in events] == ["delivered"]
 
 
-async def test_unexpected_error_does_not_stop_polling(
+@pytest.mark.usefixtures("unload_entries")
+async def test_unexpected_error_does_not_stop_polling(  # noqa: PLR0917 - fixtures
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    entry: MockConfigEntry,
+    gateway: FakeSmsOffice,
+    hass_storage: dict[str, Any],
+    config_entry: MockConfigEntry,
     events: list[Event],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A bug while polling one message is logged; polling goes on."""
-    await send(hass, [MOTHER])
-    with patch.object(
-        entry.runtime_data.client,
-        "get_message_status",
-        side_effect=RuntimeError("boom"),
-    ):
-        await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
-    assert "Unexpected error polling" in caplog.text
-    assert events == []
+    """A record whose poll fails unexpectedly is logged; polling goes on.
 
-    await advance(hass, freezer, STATUS_POLL_FIRST * 2 + timedelta(seconds=1))
-    assert [e.data["status"] for e in events] == ["delivered"]
+    The record comes from a damaged outbox file: its poll count is no number.
+    Reading checks only reference, destination, time and status, so it loads.
+    """
+    key, stored = stored_outbox(
+        config_entry.entry_id,
+        ["reference", "destination", "sent_at", "polls"],
+        [["broken", GUARD, time.time() - 60, "many"]],
+    )
+    hass_storage[key] = stored
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    config_entry.runtime_data.client._retry_delay = 0  # as in `entry`
+    await send(hass, [MOTHER])
+
+    # The broken record's catch-up poll and the new message's first poll.
+    await advance(hass, freezer, CATCH_UP_DELAY + timedelta(seconds=1))
+    assert "Unexpected error polling broken" in caplog.text
+    assert [(e.data["reference"], e.data["status"]) for e in events] == [
+        (REFERENCE, "delivered")
+    ]
+
+    # Polling goes on for what is sent afterwards.
+    await send(hass, [GUARD], "second")
+    await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    assert [(e.data["reference"], e.data["status"]) for e in events] == [
+        (REFERENCE, "delivered"),
+        ("second", "delivered"),
+    ]
+    # The broken record never got as far as a request.
+    assert [r.params["reference"] for r in gateway.requests_to("status")] == [
+        REFERENCE,
+        "second",
+    ]
 
 
 async def test_polling_survives_a_restart(
@@ -301,24 +359,18 @@ async def test_unload_while_a_poll_is_out(
 ) -> None:
     """Unloading cancels a status request in flight: no event afterwards."""
     await send(hass, [MOTHER])
-    gateway.inject("slow", endpoint="status")  # the gateway holds the answer
-    client = entry.runtime_data.client
-    outbox = entry.runtime_data.outbox
-    original = client.get_message_status
-    asked = asyncio.Event()
+    outbox = entry.runtime_data.tracker.outbox
+    gateway.inject("hold", endpoint="status")  # the gateway holds the answer
+    freezer.tick(STATUS_POLL_FIRST + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await wait_for_held(hass, gateway, 1)
 
-    async def ask(destination: str, reference: str) -> DeliveryStatus:
-        asked.set()
-        return await original(destination, reference)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    gateway.release()  # it would say "delivered", to nobody
+    await hass.async_block_till_done(wait_background_tasks=True)
 
-    with patch.object(client, "get_message_status", side_effect=ask):
-        freezer.tick(STATUS_POLL_FIRST + timedelta(seconds=1))
-        async_fire_time_changed(hass)
-        await asked.wait()
-
-        assert await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done(wait_background_tasks=True)
-
+    assert polls(gateway) == 1
+    assert gateway.status_of(REFERENCE, MOTHER) == "Delivered"
     assert events == []
     assert outbox.get(REFERENCE, MOTHER).status is None
 
@@ -336,7 +388,7 @@ async def test_no_polling_when_off(
     await advance(hass, freezer, timedelta(hours=1))
     assert polls(gateway) == 0
     assert events == []
-    assert not entry.runtime_data.delivery.polling
+    assert not entry.runtime_data.poller.polling
 
 
 @pytest.mark.parametrize(
@@ -367,47 +419,58 @@ async def test_polling_default_follows_reachability(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
 
-    assert config_entry.runtime_data.delivery.polling is polling
+    assert config_entry.runtime_data.poller.polling is polling
 
     assert await hass.config_entries.async_unload(config_entry.entry_id)
 
 
+@pytest.mark.usefixtures("entry")
 async def test_poll_of_a_message_settled_meanwhile_is_skipped(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     gateway: FakeSmsOffice,
-    entry: MockConfigEntry,
     events: list[Event],
+    hass_client_no_auth: Callable[[], Any],
 ) -> None:
     """A record settled while others were polled is not asked about again."""
-    await send(hass, [MOTHER, GUARD])
-    delivery = entry.runtime_data.delivery
-    client = entry.runtime_data.client
-    original = client.get_message_status
+    http: TestClient = await hass_client_no_auth()
+    # One more destination than may be asked about at once: the last one waits.
+    numbers = [f"9955550000{n:02}" for n in range(MAX_REQUESTS_IN_FLIGHT + 1)]
+    *first, last = numbers
+    await send(hass, numbers)
+    gateway.inject("hold", MAX_REQUESTS_IN_FLIGHT, endpoint="status")
+    freezer.tick(STATUS_POLL_FIRST + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await wait_for_held(hass, gateway, MAX_REQUESTS_IN_FLIGHT)
 
-    async def settle_the_other(destination: str, reference: str) -> DeliveryStatus:
-        if reference == REFERENCE:
-            other = GUARD if destination == MOTHER else MOTHER
-            delivery.async_handle(
-                DeliveryReport(reference, other, DeliveryStatus.DELIVERED), "webhook"
-            )
-            # A message sent while the poll is out is polled after it.
-            await hass.services.async_call(
-                DOMAIN,
-                "send_sms",
-                {"recipients": [MOTHER], "message": "more", "reference": "later"},
-                blocking=True,
-            )
-        return await original(destination, reference)
+    # While those polls are out, the webhook settles the one still waiting,
+    # and a message is sent: it is polled after them.
+    await callback(http, reference=REFERENCE, destination=last, status="delivered")
+    await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {"recipients": [MOTHER], "message": "more", "reference": "later"},
+        blocking=True,
+    )
+    gateway.release()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
-    with patch.object(client, "get_message_status", side_effect=settle_the_other):
-        await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
-        assert polls(gateway) == 1
-        assert len(events) == 2
+    assert sorted(r.params["destination"] for r in gateway.requests_to("status")) == (
+        sorted(first)
+    )
+    assert [(e.data["destination"], e.data["source"]) for e in events[:1]] == [
+        (last, "webhook")
+    ]
+    # The held answers come back in any order.
+    assert sorted((e.data["destination"], e.data["source"]) for e in events[1:]) == [
+        (number, "poll") for number in sorted(first)
+    ]
 
-        await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
-    assert polls(gateway) == 2
-    assert [e.data["reference"] for e in events] == [REFERENCE, REFERENCE, "later"]
+    await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
+    assert polls(gateway) == MAX_REQUESTS_IN_FLIGHT + 1
+    assert [e.data["reference"] for e in events] == [REFERENCE] * len(numbers) + [
+        "later"
+    ]
 
 
 async def test_messages_sent_in_a_row_are_polled_together(
@@ -458,57 +521,83 @@ async def test_a_send_moves_a_later_wake_up_forward(
     assert polls(gateway) == 3
 
 
+@pytest.mark.usefixtures("entry")
 async def test_no_second_poll_while_one_runs(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     gateway: FakeSmsOffice,
-    entry: MockConfigEntry,
     events: list[Event],
 ) -> None:
-    """Asking for the next wake-up while a poll runs leaves it to that poll."""
+    """Wake-ups while polls are out (a timer, a send) do not ask again."""
     gateway.set_outcome(MOTHER, "pending")
     gateway.set_outcome(GUARD, "pending")
     await send(hass, [MOTHER, GUARD])
-    delivery = entry.runtime_data.delivery
-    client = entry.runtime_data.client
-    original = client.get_message_status
-    asked: list[str] = []
+    gateway.inject("hold", 2, endpoint="status")
+    freezer.tick(STATUS_POLL_FIRST + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await wait_for_held(hass, gateway, 2)
 
-    async def ask(destination: str, reference: str) -> DeliveryStatus:
-        if not asked:
-            # The other destination is due too: only the running poll asks.
-            delivery.async_schedule_poll()
-            freezer.tick(timedelta(seconds=1))
-            async_fire_time_changed(hass)
-        asked.append(destination)
-        return await original(destination, reference)
-
-    with patch.object(client, "get_message_status", side_effect=ask):
-        await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
-    assert sorted(asked) == sorted([MOTHER, GUARD])
+    # Both destinations are out: time passes, another message is sent.
+    freezer.tick(timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {"recipients": [GUARD], "message": "more", "reference": "later"},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
     assert polls(gateway) == 2
+
+    gateway.release()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sorted(r.params["destination"] for r in gateway.requests_to("status")) == (
+        sorted([MOTHER, GUARD])
+    )
+    assert gateway.most_in_flight["status"] == 2
     assert [e.data["status"] for e in events] == ["pending", "pending"]
 
 
+@pytest.mark.usefixtures("unload_entries")
 @pytest.mark.parametrize("options", [{CONF_ACCEPT_FOREIGN: True}], indirect=True)
 async def test_foreign_reports_keep_the_outbox_bounded(
-    hass: HomeAssistant, entry: MockConfigEntry, events: list[Event]
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    config_entry: MockConfigEntry,
+    events: list[Event],
+    hass_client_no_auth: Callable[[], Any],
 ) -> None:
     """Reports for messages sent elsewhere are recorded, within the count bound."""
-    outbox = Outbox(hass, "foreign", max_records=3)
-    delivery = DeliveryReports(hass, entry, entry.runtime_data.client, outbox)
+    # The outbox a previous run left: two short of full, all settled.
+    now = time.time()
+    key, stored = stored_outbox(
+        config_entry.entry_id,
+        ["reference", "destination", "sent_at", "status"],
+        [[f"old-{n}", MOTHER, now - 60, "delivered"] for n in range(MAX_RECORDS - 2)],
+    )
+    hass_storage[key] = stored
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    outbox = config_entry.runtime_data.tracker.outbox
+    assert len(outbox) == MAX_RECORDS - 2
+
+    http: TestClient = await hass_client_no_auth()
     for number in range(1, 6):
-        report = DeliveryReport(f"f{number}", MOTHER, DeliveryStatus.DELIVERED)
-        assert delivery.async_handle(report, "webhook")
-    assert len(events) == 5
-    assert [(r.reference, r.foreign) for r in outbox.records()] == [
-        ("f3", True),
-        ("f4", True),
-        ("f5", True),
+        await callback(
+            http, reference=f"f{number}", destination=GUARD, status="pending"
+        )
+    await hass.async_block_till_done()
+
+    assert [e.data["reference"] for e in events] == ["f1", "f2", "f3", "f4", "f5"]
+    assert len(outbox) == MAX_RECORDS
+    records = list(outbox.records())
+    assert [(r.reference, r.foreign) for r in records[-5:]] == [
+        (f"f{number}", True) for number in range(1, 6)
     ]
-    assert not outbox.has_reference("f2")
-    assert outbox.has_reference("f3")
-    await outbox.async_remove()
+    # The oldest went to make room.
+    assert records[0].reference == "old-3"
+    assert not outbox.has_reference("old-2")
 
 
 # The event entity.
@@ -542,11 +631,18 @@ async def test_event_entity_triggers_for_each_status(
     hass: HomeAssistant,
     entry: MockConfigEntry,
     status: DeliveryStatus,
+    hass_client_no_auth: Callable[[], Any],
 ) -> None:
     """A report of any status triggers the event entity with its details."""
     await send(hass, [MOTHER])
-    entry.runtime_data.delivery.async_handle(
-        DeliveryReport(REFERENCE, MOTHER, status, "why", None, "28202"), "poll"
+    http: TestClient = await hass_client_no_auth()
+    await callback(
+        http,
+        reference=REFERENCE,
+        destination=MOTHER,
+        status=status.value,
+        reason="why",
+        operator="28202",
     )
     await hass.async_block_till_done()
 
@@ -559,6 +655,55 @@ async def test_event_entity_triggers_for_each_status(
     assert state.attributes["reason"] == "why"
     assert state.attributes["timestamp"] is None
     assert state.attributes["operator"] == "28202"
+
+
+async def test_report_while_unloaded_is_shown_after_setup(  # noqa: PLR0917 - fixtures
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    entry: MockConfigEntry,
+    events: list[Event],
+    hass_client_no_auth: Callable[[], Any],
+) -> None:
+    """A report that comes while the entry is unloaded: the entity shows it later."""
+    http: TestClient = await hass_client_no_auth()
+    await send(hass, [MOTHER])
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(EVENT_ENTITY).state == "unavailable"
+
+    # The webhook stays: the report is applied and announced on the bus now.
+    await callback(
+        http,
+        reference=REFERENCE,
+        destination=MOTHER,
+        status="undelivered",
+        reason="Absent subscriber",
+        timestamp="20250102030405",
+        operator="28201",
+    )
+    await hass.async_block_till_done()
+    assert [(e.data["status"], e.data["source"]) for e in events] == [
+        ("undelivered", "webhook")
+    ]
+    assert hass.states.get(EVENT_ENTITY).state == "unavailable"
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    state = hass.states.get(EVENT_ENTITY)
+    assert state is not None
+    assert state.state not in ("unknown", "unavailable")
+    assert state.attributes["event_type"] == "undelivered"
+    assert state.attributes["reference"] == REFERENCE
+    assert state.attributes["destination"] == MOTHER
+    assert state.attributes["reason"] == "Absent subscriber"
+    assert state.attributes["timestamp"] == "2025-01-02T03:04:05+04:00"
+    assert state.attributes["operator"] == "28201"
+    # Shown, not announced again; settled, so nothing to catch up on either.
+    await advance(hass, freezer, CATCH_UP_DELAY + timedelta(seconds=1))
+    assert len(events) == 1
+    assert polls(gateway) == 0
 
 
 def test_event_types_are_translated() -> None:

@@ -56,6 +56,7 @@ async def test_diagnostics(
         "gateway": gateway.url,
         "balance": {"value": 999, "last_update_success": True},
         "outbox": {"records": 1, "by_status": {"sent": 1}},
+        "status_polling": False,
     }
     dumped = json.dumps(diagnostics)
     assert API_KEY not in dumped

@@ -439,7 +439,7 @@ async def test_the_event_capture_sees_real_reports(
     )
     await hass.async_block_till_done()
     assert [event.data["reference"] for event in events] == [sent]
-    record = loaded_entry.runtime_data.outbox.get(sent, MOTHER)
+    record = loaded_entry.runtime_data.tracker.outbox.get(sent, MOTHER)
     assert record is not None
     assert record.status == "delivered"
 
@@ -605,7 +605,7 @@ async def test_malformed_reports_for_a_sent_message_fire_nothing(  # noqa: PLR09
         assert (status, body) == (200, "OK")
     assert errors_since(caplog, start) == []
     assert events == []
-    record = loaded_entry.runtime_data.outbox.get(sent, MOTHER)
+    record = loaded_entry.runtime_data.tracker.outbox.get(sent, MOTHER)
     assert record is not None
     assert record.status is None
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
-from unittest.mock import patch
 
 from aiohttp import payload
-from aiohttp.test_utils import TestClient, make_mocked_request
+from aiohttp.test_utils import TestClient
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 import pytest
@@ -21,8 +20,7 @@ from custom_components.smsoffice.const import (
     CONF_CLOUDHOOK_URL,
     CONF_WEBHOOK_ID,
 )
-from custom_components.smsoffice.reachability import webhook_url
-from custom_components.smsoffice.webhook import MAX_BODY_BYTES, handle_callback
+from custom_components.smsoffice.webhook import MAX_BODY_BYTES, webhook_url
 from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -95,7 +93,7 @@ async def test_gateway_callbacks_after_a_real_send(
     assert guard["status"] == "undelivered"
     assert guard["reason"] == "Absent subscriber"
 
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     assert outbox.get(sent["reference"], MOTHER).status == "delivered"
     assert outbox.get(sent["reference"], GUARD).status == "undelivered"
 
@@ -346,8 +344,10 @@ async def test_malformed_callbacks(
     await hass.async_block_till_done()
 
     assert events == []
-    record = hass.config_entries.async_entries("smsoffice")[0].runtime_data.outbox
-    assert record.get(REFERENCE, MOTHER).status is None
+    outbox = hass.config_entries.async_entries("smsoffice")[
+        0
+    ].runtime_data.tracker.outbox
+    assert outbox.get(REFERENCE, MOTHER).status is None
 
 
 async def test_no_parameters(http: TestClient, events: list[Event]) -> None:
@@ -418,7 +418,7 @@ async def test_duplicate_callbacks(
     await hass.async_block_till_done()
 
     assert len(events) == 1
-    record = loaded_entry.runtime_data.outbox.get(REFERENCE, MOTHER)
+    record = loaded_entry.runtime_data.tracker.outbox.get(REFERENCE, MOTHER)
     assert record.status == "delivered"
 
 
@@ -449,7 +449,7 @@ async def test_out_of_order_statuses(
         (MOTHER, "delivered"),
         (GUARD, "unknown"),
     ]
-    outbox = loaded_entry.runtime_data.outbox
+    outbox = loaded_entry.runtime_data.tracker.outbox
     assert outbox.get(REFERENCE, MOTHER).status == "delivered"
     assert outbox.get(REFERENCE, GUARD).status == "unknown"
     state = hass.states.get(EVENT_ENTITY)
@@ -463,24 +463,34 @@ async def test_restart_between_send_and_report(
     events: list[Event],
     loaded_entry: MockConfigEntry,
 ) -> None:
-    """The outbox survives an unload and reload; the report still matches."""
-    await send(hass, [MOTHER])
+    """The outbox survives an unload and reload; reports match before and after."""
+    await send(hass, [MOTHER, GUARD])
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
 
-    # While unloaded the webhook is gone: Home Assistant answers 200, nothing fires.
-    response = await http.get(WEBHOOK_PATH, params=callback_params())
-    assert response.status == 200
-    assert events == []
+    # While unloaded the webhook stays: the report is applied, once.
+    assert await get(http, callback_params()) == (200, "OK")
+    await hass.async_block_till_done()
+    assert [(e.data["destination"], e.data["status"]) for e in events] == [
+        (MOTHER, "delivered")
+    ]
 
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     await hass.async_block_till_done()
+    # The same report again is no news; the other destination's is.
     assert await get(http, callback_params()) == (200, "OK")
+    assert await get(http, callback_params(destination=GUARD, status="expired")) == (
+        200,
+        "OK",
+    )
     await hass.async_block_till_done()
 
-    assert [(e.data["reference"], e.data["status"]) for e in events] == [
-        (REFERENCE, "delivered")
-    ]
+    assert [
+        (e.data["reference"], e.data["destination"], e.data["status"]) for e in events
+    ] == [(REFERENCE, MOTHER, "delivered"), (REFERENCE, GUARD, "expired")]
+    outbox = loaded_entry.runtime_data.tracker.outbox
+    assert outbox.get(REFERENCE, MOTHER).status == "delivered"
+    assert outbox.get(REFERENCE, GUARD).status == "expired"
 
 
 async def test_reports_after_the_entry_is_removed(
@@ -505,42 +515,45 @@ async def test_reports_after_the_entry_is_removed(
 
 
 async def test_callback_while_not_loaded_is_acknowledged(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, events: list[Event]
-) -> None:
-    """A request already inside the handler when the entry unloads: OK, nothing."""
-    await send(hass, [MOTHER])
-    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
-    request = make_mocked_request(
-        "GET",
-        WEBHOOK_PATH + "?" + "&".join(f"{k}={v}" for k, v in callback_params().items()),
-    )
-
-    response = await handle_callback(loaded_entry, request)
-
-    assert (response.status, response.text) == (200, "OK")
-    assert events == []
-
-
-async def test_unexpected_errors_never_escape(
     hass: HomeAssistant,
     http: TestClient,
+    loaded_entry: MockConfigEntry,
     events: list[Event],
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A bug while reading gives a 400, one while applying still an OK; no 500."""
+    """A request still coming in when the entry unloads: OK, and applied.
+
+    Its body is held back until the entry has unloaded. Whether Home Assistant
+    had passed it to the handler by then or not, the webhook is still there.
+    """
     await send(hass, [MOTHER])
-    with patch(
-        "custom_components.smsoffice.webhook.parse_report",
-        side_effect=RuntimeError("boom"),
-    ):
-        assert await get(http, callback_params()) == (400, "unreadable callback")
-    with patch(
-        "custom_components.smsoffice.delivery.DeliveryReports.async_handle",
-        side_effect=RuntimeError("boom"),
-    ):
-        assert await get(http, callback_params()) == (200, "OK")
-    assert events == []
-    assert "Unexpected error applying a delivery report" in caplog.text
+    outbox = loaded_entry.runtime_data.tracker.outbox
+    body = "&".join(f"{k}={v}" for k, v in callback_params().items()).encode()
+    unloaded = asyncio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body[:10]
+        await unloaded.wait()
+        yield body[10:]
+
+    request = asyncio.ensure_future(
+        http.post(
+            WEBHOOK_PATH,
+            data=payload.AsyncIterablePayload(chunks()),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    )
+    await asyncio.sleep(0.05)  # the request's head and first chunk are in
+    assert not request.done()
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    unloaded.set()
+    response = await request
+
+    assert (response.status, await response.text()) == (200, "OK")
+    await hass.async_block_till_done()
+    assert [(e.data["reference"], e.data["status"]) for e in events] == [
+        (REFERENCE, "delivered")
+    ]
+    assert outbox.get(REFERENCE, MOTHER).status == "delivered"
 
 
 async def test_webhook_url(hass: HomeAssistant) -> None:
