@@ -280,7 +280,7 @@ async def test_poll_errors_are_retried(
 
 
 @pytest.mark.usefixtures("unload_entries")
-async def test_unexpected_error_does_not_stop_polling(  # noqa: PLR0917 - fixtures
+async def test_damaged_records_are_skipped_and_polling_goes_on(  # noqa: PLR0917
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     gateway: FakeSmsOffice,
@@ -289,41 +289,37 @@ async def test_unexpected_error_does_not_stop_polling(  # noqa: PLR0917 - fixtur
     events: list[Event],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A record whose poll fails unexpectedly is logged; polling goes on.
+    """A damaged outbox file: its unreadable records are skipped, the rest polled.
 
-    The record comes from a damaged outbox file: its poll count is no number.
-    Reading checks only reference, destination, time and status, so it loads.
+    Every field is checked when read (a poll count that is no number, a
+    scheduled time that is text), so a damaged record never reaches polling.
     """
+    now = time.time() - 60
     key, stored = stored_outbox(
         config_entry.entry_id,
-        ["reference", "destination", "sent_at", "polls"],
-        [["broken", GUARD, time.time() - 60, "many"]],
+        ["reference", "destination", "sent_at", "polls", "scheduled_at"],
+        [
+            ["many-polls", GUARD, now, "many", None],
+            ["text-time", GUARD, now, 0, "tomorrow"],
+            ["fine", GUARD, now, 0, None],
+        ],
     )
     hass_storage[key] = stored
+    gateway.set_outcome(GUARD, "delivered")
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    config_entry.runtime_data.client._retry_delay = 0  # as in `entry`
+    assert "Skipped 2 unreadable records of the outbox" in caplog.text
     await send(hass, [MOTHER])
 
-    # The broken record's catch-up poll and the new message's first poll.
     await advance(hass, freezer, CATCH_UP_DELAY + timedelta(seconds=1))
-    assert "Unexpected error polling broken" in caplog.text
-    assert [(e.data["reference"], e.data["status"]) for e in events] == [
-        (REFERENCE, "delivered")
-    ]
-
-    # Polling goes on for what is sent afterwards.
-    await send(hass, [GUARD], "second")
-    await advance(hass, freezer, STATUS_POLL_FIRST + timedelta(seconds=1))
-    assert [(e.data["reference"], e.data["status"]) for e in events] == [
-        (REFERENCE, "delivered"),
-        ("second", "delivered"),
-    ]
-    # The broken record never got as far as a request.
-    assert [r.params["reference"] for r in gateway.requests_to("status")] == [
+    assert sorted(r.params["reference"] for r in gateway.requests_to("status")) == [
         REFERENCE,
-        "second",
+        "fine",
+    ]
+    assert sorted((e.data["reference"], e.data["status"]) for e in events) == [
+        (REFERENCE, "delivered"),
+        ("fine", "unknown"),  # never sent to the fake: it knows nothing of it
     ]
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import payload
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
@@ -509,3 +511,40 @@ async def test_catch_up_of_a_message_older_than_polling_lasts(
     assert record.given_up  # that was the last check
     await advance(hass, freezer, timedelta(hours=3))
     assert len(gateway.requests_to("status")) == 1
+
+
+async def test_callback_inside_the_handler_when_the_entry_is_removed(
+    hass: HomeAssistant,
+    http: TestClient,
+    loaded_entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """A callback whose body arrives after the entry was removed: OK, nothing fired."""
+    await send_call(hass, [MOTHER])
+    body = (
+        f"reference={REFERENCE}&status=delivered&destination={MOTHER}"
+        "&timestamp=20261130120000&operator=28202"
+    ).encode()
+    removed = asyncio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body[:10]
+        await removed.wait()
+        yield body[10:]
+
+    request = asyncio.ensure_future(
+        http.post(
+            WEBHOOK_PATH,
+            data=payload.AsyncIterablePayload(chunks()),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    )
+    await asyncio.sleep(0.05)  # the request's head and first chunk are in
+    assert not request.done()
+    assert await hass.config_entries.async_remove(loaded_entry.entry_id)
+    removed.set()
+    response = await request
+
+    assert response.status == 200
+    await hass.async_block_till_done()
+    assert events == []

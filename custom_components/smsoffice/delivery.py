@@ -72,6 +72,7 @@ async def async_remove_tracker(hass: HomeAssistant, entry_id: str) -> None:
     if tracker is None:
         await Outbox(hass, entry_id).async_remove()
         return
+    tracker.removed = True  # a callback already inside the handler: not news
     tracker.unregister_webhook()
     await tracker.outbox.async_remove()
 
@@ -87,6 +88,7 @@ class DeliveryTracker:
         self._entry = entry
         self.outbox = outbox
         self.unregister_webhook: CALLBACK_TYPE = lambda: None
+        self.removed = False  # the entry is removed: nothing is applied any more
         # The running set-up's status poller; None between set-ups.
         self.poller: StatusPoller | None = None
         self._listener: Callable[[DeliveryEventData], None] | None = None
@@ -103,6 +105,8 @@ class DeliveryTracker:
     @callback
     def async_handle(self, report: DeliveryReport, source: ReportSource) -> bool:
         """Apply one report; return whether it was news (and so was announced)."""
+        if self.removed:
+            return False
         record = self._find(report.reference, report.destination)
         if record is None:
             if self.outbox.is_reserved(report.reference):

@@ -21,7 +21,7 @@ values per record. Stored records become records in a worker thread too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import timedelta
 import inspect
 import itertools
@@ -48,7 +48,7 @@ _FINAL_STATUSES: Final = frozenset(s.value for s in DeliveryStatus if s.is_final
 class OutboxRecord:
     """One message at one destination."""
 
-    # The first four fields are checked when read (`_readable`): keep them first.
+    # Each field's type is checked when read (`_FIELD_CHECKS`): keep them in step.
     reference: str
     destination: str
     sent_at: float
@@ -74,6 +74,9 @@ class OutboxRecord:
 
 
 _FIELDS = tuple(field.name for field in fields(OutboxRecord))
+_REQUIRED = tuple(
+    field.name for field in fields(OutboxRecord) if field.default is MISSING
+)
 # A record's values, in the order of `_FIELDS`: the snapshot taken to save it.
 _values: Final = operator.attrgetter(*_FIELDS)
 
@@ -100,13 +103,46 @@ def _key(reference: str, destination: str) -> str:
     return f"{reference}\x1f{destination}"
 
 
-def _readable(reference: Any, destination: Any, sent_at: Any, status: Any) -> bool:
-    return (
-        isinstance(reference, str)
-        and isinstance(destination, str)
-        and isinstance(sent_at, int | float)
-        and (status is None or isinstance(status, str))
-    )
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or _number(value)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# What each stored value must be, by field: a record with any other is skipped.
+_FIELD_CHECKS: Final[dict[str, Callable[[Any], bool]]] = {
+    "reference": _text,
+    "destination": _text,
+    "sent_at": _number,
+    "status": _text_or_none,
+    "reason": _text,
+    "updated_at": _number_or_none,
+    "next_poll": _number_or_none,
+    "polls": _count,
+    "foreign": _flag,
+    "given_up": _flag,
+    "maybe_sent": _flag,
+    "scheduled_at": _number_or_none,
+}
+_CHECKS_IN_ORDER: Final = tuple(_FIELD_CHECKS.values())
 
 
 def _from_row(row: Any) -> OutboxRecord | None:
@@ -114,7 +150,9 @@ def _from_row(row: Any) -> OutboxRecord | None:
     if (
         not isinstance(row, list | tuple)
         or len(row) != len(_FIELDS)
-        or not _readable(*row[:4])
+        or not all(
+            check(value) for check, value in zip(_CHECKS_IN_ORDER, row, strict=True)
+        )
     ):
         return None
     return OutboxRecord(*row)
@@ -133,15 +171,12 @@ def _row_reader(names: Any) -> Callable[[Any], OutboxRecord | None]:
         # Written by another version: unknown fields dropped, missing ones default.
         if not isinstance(row, list | tuple) or len(row) != len(names):
             return None
-        raw = dict(zip(names, row, strict=True))
-        if not _readable(
-            raw.get("reference"),
-            raw.get("destination"),
-            raw.get("sent_at"),
-            raw.get("status"),
+        known = {k: v for k, v in zip(names, row, strict=True) if k in _FIELDS}
+        if not all(name in known for name in _REQUIRED) or not all(
+            _FIELD_CHECKS[name](value) for name, value in known.items()
         ):
             return None
-        return OutboxRecord(**{k: v for k, v in raw.items() if k in _FIELDS})
+        return OutboxRecord(**known)
 
     return from_named_row
 
