@@ -882,6 +882,22 @@ async def test_connection_refused_is_retried_then_fails(
     assert len(retries) == RETRIES
 
 
+async def test_credentials_in_the_address_stay_out_of_errors(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A proxy address with `user:password@`: errors and logs name the host only."""
+    caplog.set_level(logging.DEBUG, logger=CLIENT_LOGGER)
+    port = free_port()
+    client = make_client(base_url=f"http://user:secret-pass@127.0.0.1:{port}")
+
+    with pytest.raises(SmsOfficeConnectionError) as caught:
+        await client.get_balance()
+
+    assert f"Cannot connect to 127.0.0.1:{port}" in str(caught.value)
+    assert "secret-pass" not in str(caught.value)
+    assert "secret-pass" not in caplog.text
+
+
 @pytest.fixture
 def unanswered_port() -> Iterator[int]:
     """Return a loopback port whose connections never complete.

@@ -277,7 +277,8 @@ class SmsOfficeClient:
 
     @property
     def _host(self) -> str:
-        return self.base_url.split("://", 1)[-1]
+        """Return the gateway's address for messages: no scheme, no credentials."""
+        return self.base_url.split("://", 1)[-1].rpartition("@")[2]
 
     def _masked(self, text: str) -> str:
         """Return `text` with the key masked, as given or as a URL or JSON quotes it.
