@@ -45,7 +45,6 @@ from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
     CONF_ACCEPT_FOREIGN,
     CONF_API_KEY,
-    CONF_BALANCE_INTERVAL,
     CONF_BASE_URL,
     CONF_FLASH,
     CONF_LOW_BALANCE,
@@ -153,7 +152,6 @@ def add_entry(hass: HomeAssistant, base_url: str) -> MockConfigEntry:
             CONF_URGENT: False,
             CONF_FLASH: False,
             CONF_LOW_BALANCE: 50,
-            CONF_BALANCE_INTERVAL: 30,
             CONF_STATUS_POLLING: False,
             CONF_ACCEPT_FOREIGN: False,
         },

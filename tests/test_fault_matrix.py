@@ -146,7 +146,8 @@ async def entry(
 
 
 def test_the_matrix_covers_every_fault() -> None:
-    assert {case.fault for case in CASES} == set(FAULTS)
+    # "hold" is no misbehaviour: the request is answered normally once released.
+    assert {case.fault for case in CASES} == set(FAULTS) - {"hold"}
 
 
 @pytest.mark.parametrize("way", WAYS)

@@ -12,7 +12,7 @@ from homeassistant.helpers import (
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .client import DEFAULT_BASE_URL, SmsOfficeClient
+from .client import DEFAULT_BASE_URL, SmsOfficeClient, load_number_metadata
 from .const import (
     CONF_API_KEY,
     CONF_BASE_URL,
@@ -42,8 +42,13 @@ _OLD_BALANCE_INTERVAL = "balance_interval"
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions."""
+    """Register the integration's actions; load the phone number metadata.
+
+    phonenumbers imports each region's metadata when first used; loaded here
+    in a worker thread, no number check imports in the event loop.
+    """
     async_setup_services(hass)
+    await hass.async_add_executor_job(load_number_metadata)
     return True
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from homeassistant.core import (
@@ -35,6 +34,7 @@ from .sending import (
     resolve_recipients,
     validation_error,
 )
+from .times import as_aware
 
 SERVICE_SEND_SMS = "send_sms"
 SERVICE_ESTIMATE = "estimate"
@@ -80,13 +80,6 @@ GET_MESSAGE_STATUS_SCHEMA = vol.Schema(
         vol.Required(ATTR_DESTINATIONS): _RECIPIENTS,
     }
 )
-
-
-def as_aware(when: datetime) -> datetime:
-    """Read a time without a zone as Home Assistant's local time."""
-    if when.tzinfo is None:
-        return when.replace(tzinfo=dt_util.get_default_time_zone())
-    return when
 
 
 async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
