@@ -162,6 +162,28 @@ async def test_recipient_devices_hang_off_the_service_device(
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
+async def test_removing_a_recipient_removes_its_device(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """No stale device: a recipient's device and entity go with its subentry."""
+    service, recipients = service_and_recipient_devices(hass, loaded_entry)
+    guard = next(
+        subentry
+        for subentry in loaded_entry.subentries.values()
+        if subentry.data["number"] == GUARD
+    )
+    assert hass.config_entries.async_remove_subentry(loaded_entry, guard.subentry_id)
+    await hass.async_block_till_done()
+
+    devices = dr.async_get(hass)
+    assert devices.async_get(recipients[GUARD].id) is None
+    assert devices.async_get(recipients[MOTHER].id) is not None
+    assert devices.async_get(service.id) is not None
+    assert er.async_get(hass).async_get(GUARD_ENTITY) is None
+    assert hass.states.get(GUARD_ENTITY) is None
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
 async def test_entity_sends_to_its_recipient(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
 ) -> None:
