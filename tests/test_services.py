@@ -40,7 +40,10 @@ from custom_components.smsoffice.const import (
     EVENT_DELIVERY_STATUS,
     ISSUE_LOW_BALANCE,
 )
-from custom_components.smsoffice.sending import gateway_error, validation_error
+from custom_components.smsoffice.error_handling import (
+    handle_gateway_error,
+    validation_error,
+)
 from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
 from tests.fake_smsoffice import FakeSmsOffice
 from tests.test_numbers import MANY, mixed_inputs, spies
@@ -669,10 +672,10 @@ async def test_gateway_busy_after_retries(
 async def test_unknown_error_families(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    err = gateway_error(hass, loaded_entry, SmsOfficeUnknownCodeError(999, ""))
+    err = handle_gateway_error(hass, loaded_entry, SmsOfficeUnknownCodeError(999, ""))
     assert err.translation_key == "gateway_error"
     assert err.translation_placeholders == {"code": "999", "message": "-"}
-    err = gateway_error(hass, loaded_entry, SmsOfficeError("new kind"))
+    err = handle_gateway_error(hass, loaded_entry, SmsOfficeError("new kind"))
     assert err.translation_key == "gateway_error"
     assert err.translation_placeholders == {"code": "-", "message": "new kind"}
     await translated(hass, err)

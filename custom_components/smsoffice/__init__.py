@@ -9,13 +9,11 @@ from homeassistant.helpers import (
     discovery,
     issue_registry as ir,
 )
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .client import DEFAULT_BASE_URL, SmsOfficeClient, load_number_metadata
+from .client import load_number_metadata
+from .client_factory import create_client
 from .const import (
-    CONF_API_KEY,
-    CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
     CONF_STATUS_POLLING,
     CONF_WEBHOOK_ID,
@@ -52,15 +50,6 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def create_client(hass: HomeAssistant, data: dict[str, str]) -> SmsOfficeClient:
-    """Return a client for the entry data (or flow input) `data`."""
-    return SmsOfficeClient(
-        async_get_clientsession(hass),
-        data[CONF_API_KEY],
-        base_url=data.get(CONF_BASE_URL) or DEFAULT_BASE_URL,
-    )
-
-
 async def async_migrate_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -> bool:
     """Bring an entry saved by an older version up to date.
 
@@ -85,7 +74,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) ->
     # Before any network I/O: the outbox and the webhook, which stay until the
     # entry is removed (reports that come while it reloads are applied too).
     tracker = await async_get_tracker(hass, entry)
-    client = create_client(hass, dict(entry.data))
+    client = create_client(hass, entry.data)
     # The first poll checks the key: a rejected key starts re-authentication,
     # an unreachable gateway or API access switched off (a repair issue)
     # retries the setup later.

@@ -29,7 +29,6 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
-from . import create_client
 from .client import (
     DEFAULT_BASE_URL,
     InvalidNumberError,
@@ -41,6 +40,7 @@ from .client import (
     check_sender,
     normalise_number,
 )
+from .client_factory import create_client
 from .const import (
     CONF_ACCEPT_FOREIGN,
     CONF_API_KEY,

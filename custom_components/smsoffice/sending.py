@@ -14,31 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
 from .client import (
-    InvalidContentError,
-    InvalidNumberError,
-    InvalidReferenceError,
-    InvalidSenderError,
     SendResult,
-    SmsOfficeApiAccessDisabledError,
-    SmsOfficeApiError,
-    SmsOfficeAuthenticationError,
-    SmsOfficeBalanceError,
     SmsOfficeConnectionError,
-    SmsOfficeContentError,
     SmsOfficeError,
-    SmsOfficeRecipientError,
     SmsOfficeResponseError,
-    SmsOfficeSenderError,
-    SmsOfficeTemporaryError,
     SmsOfficeValidationError,
     async_check_numbers,
     check_reference,
@@ -56,46 +43,7 @@ from .const import (
 )
 from .coordinator import SmsOfficeConfigEntry
 from .delivery import DeliveryTracker
-
-# Gateway refusals, most specific first: (error type, translation key).
-_GATEWAY_ERRORS: tuple[tuple[type[SmsOfficeApiError], str], ...] = (
-    (SmsOfficeApiAccessDisabledError, "api_access_disabled"),
-    (SmsOfficeAuthenticationError, "auth_failed"),
-    (SmsOfficeBalanceError, "balance_too_low"),
-    (SmsOfficeSenderError, "sender_rejected"),
-    (SmsOfficeRecipientError, "recipients_rejected"),
-    (SmsOfficeContentError, "content_rejected"),
-    (SmsOfficeTemporaryError, "gateway_busy"),
-    (SmsOfficeApiError, "gateway_error"),
-)
-
-type Operation = Literal["send", "status"]
-
-
-def resolve_entry(hass: HomeAssistant, entry_id: str | None) -> SmsOfficeConfigEntry:
-    """Return the loaded entry an action is for; optional when only one exists."""
-    if entry_id is None:
-        entries = hass.config_entries.async_loaded_entries(DOMAIN)
-        if len(entries) != 1:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="entry_required" if entries else "no_loaded_entry",
-            )
-        return entries[0]
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
-    if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_loaded",
-            translation_placeholders={"title": entry.title},
-        )
-    return entry
+from .error_handling import handle_gateway_error, validation_error
 
 
 def resolve_recipients(
@@ -129,70 +77,6 @@ def resolve_recipients(
             )
         numbers.append(next(iter(match)) if match else target)
     return numbers
-
-
-def validation_error(err: SmsOfficeValidationError) -> ServiceValidationError:
-    """Return the translated error for a value refused before any request."""
-    if isinstance(err, InvalidNumberError):
-        key, placeholders = "invalid_number", {"numbers": ", ".join(err.invalid)}
-    elif isinstance(err, InvalidSenderError):
-        key, placeholders = "invalid_sender", {"sender": err.sender}
-    elif isinstance(err, InvalidContentError):
-        key = "invalid_content"
-        placeholders = {"length": str(err.length), "maximum": str(err.maximum)}
-    elif isinstance(err, InvalidReferenceError):
-        key, placeholders = "invalid_reference", {"reference": err.reference}
-    else:
-        key, placeholders = "invalid_schedule", {"error": str(err)}
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders,
-    )
-
-
-def gateway_error(
-    hass: HomeAssistant,
-    entry: SmsOfficeConfigEntry,
-    err: SmsOfficeError,
-    *,
-    operation: Operation = "send",
-    reference: str = "",
-) -> HomeAssistantError:
-    """Return the translated error for a refusal or outage, acting on it first.
-
-    A rejected key starts re-authentication; API access switched off (no bad
-    key) and a balance too low raise their repair issues. For a send, an
-    outage that may have sent the message names its `reference`.
-    """
-    if isinstance(err, SmsOfficeConnectionError | SmsOfficeResponseError):
-        if operation == "status":
-            key = "status_failed"
-        elif isinstance(err, SmsOfficeResponseError):
-            key = "invalid_response"
-        else:
-            key = "maybe_sent" if err.maybe_sent else "cannot_connect"
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=key,
-            translation_placeholders={"error": str(err), "reference": reference},
-        )
-    if isinstance(err, SmsOfficeApiAccessDisabledError):
-        entry.runtime_data.balance.api_access_disabled()
-    elif isinstance(err, SmsOfficeAuthenticationError):
-        entry.async_start_reauth(hass)
-    elif isinstance(err, SmsOfficeBalanceError):
-        entry.runtime_data.balance.update_low_balance_issue(None)
-    if isinstance(err, SmsOfficeApiError):
-        key = next(key for kind, key in _GATEWAY_ERRORS if isinstance(err, kind))
-        code, message = str(err.code), err.gateway_message
-    else:  # an error family this module does not know yet
-        key, code, message = "gateway_error", "-", str(err)
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"code": code, "message": message or "-"},
-    )
 
 
 def _reserved_reference(tracker: DeliveryTracker, reference: str | None) -> str:
@@ -293,7 +177,7 @@ async def async_send(
                     scheduled_at=scheduled_at.timestamp() if scheduled_at else None,
                 )
             )
-        raise gateway_error(hass, entry, err, reference=reference) from err
+        raise handle_gateway_error(hass, entry, err, reference=reference) from err
     else:
         tracker.async_sent(outbox.add_sent(result))
     finally:

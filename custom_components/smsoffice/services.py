@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -11,6 +12,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
@@ -26,14 +28,9 @@ from .client import (
 )
 from .const import DOMAIN
 from .coordinator import SmsOfficeConfigEntry
+from .error_handling import handle_gateway_error, validation_error
 from .models import DeliveryReport
-from .sending import (
-    async_send,
-    gateway_error,
-    resolve_entry,
-    resolve_recipients,
-    validation_error,
-)
+from .sending import async_send, resolve_recipients
 from .times import as_aware
 
 SERVICE_SEND_SMS = "send_sms"
@@ -80,6 +77,32 @@ GET_MESSAGE_STATUS_SCHEMA = vol.Schema(
         vol.Required(ATTR_DESTINATIONS): _RECIPIENTS,
     }
 )
+
+
+def resolve_entry(hass: HomeAssistant, entry_id: str | None) -> SmsOfficeConfigEntry:
+    """Return the loaded entry an action is for; optional when only one exists."""
+    if entry_id is None:
+        entries = hass.config_entries.async_loaded_entries(DOMAIN)
+        if len(entries) != 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="entry_required" if entries else "no_loaded_entry",
+            )
+        return entries[0]
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry
 
 
 async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
@@ -160,7 +183,9 @@ async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:
         try:
             status = await data.client.get_message_status(destination, reference)
         except SmsOfficeError as err:
-            raise gateway_error(call.hass, entry, err, operation="status") from err
+            raise handle_gateway_error(
+                call.hass, entry, err, operation="status"
+            ) from err
         data.tracker.async_handle(
             DeliveryReport(reference, destination, status), "poll"
         )
