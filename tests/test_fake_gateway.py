@@ -22,6 +22,7 @@ from aiohttp import web
 import pytest
 
 from tests.fake_smsoffice import FakeSmsOffice
+from tests.fake_smsoffice.__main__ import main
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -889,6 +890,14 @@ async def test_request_log_never_shows_the_key(
     assert KEY not in caplog.text
 
 
+def test_cli_refuses_a_bad_outcome(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--outcome`` needs NUMBER=OUTCOME with a known outcome."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--outcome", "995599112233=lost"])
+    assert exit_info.value.code == 2
+    assert "--outcome '995599112233=lost'" in capsys.readouterr().err
+
+
 def test_invalid_arguments() -> None:
     """Misspelt outcomes, faults and endpoints fail loudly."""
     gateway = FakeSmsOffice()
@@ -900,6 +909,130 @@ def test_invalid_arguments() -> None:
         gateway.inject("slow", endpoint="getBalance")
     with pytest.raises(ValueError, match="status_case"):
         FakeSmsOffice(status_case="upper")
+
+
+# ------------------------------------------------------------------ profile
+
+
+async def profile(
+    session: aiohttp.ClientSession, fake: FakeSmsOffice, **form: str
+) -> tuple[int, str]:
+    """GET the profile page, or POST ``form`` to it; return status and page."""
+    url = f"{fake.url}/profile"
+    request = session.post(url, data=form) if form else session.get(url)
+    async with request as response:
+        assert response.content_type == "text/html"
+        return response.status, await response.text()
+
+
+async def test_profile_shows_key_balance_and_no_notice(
+    fake: FakeSmsOffice, session: aiohttp.ClientSession
+) -> None:
+    """A plain visit shows the key and balance, and says nothing was saved."""
+    code, page = await profile(session, fake)
+    assert code == 200
+    assert KEY in page
+    assert "balance: 1000" in page
+    assert "Saved" not in page
+    assert "name=callback_url" in page
+    for outcome in ("delivered", "undelivered", "expired", "pending_then_delivered"):
+        assert f"<option value={outcome}>" in page
+
+
+async def test_profile_saves_the_callback_url_and_says_so(
+    fake: FakeSmsOffice, session: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    """The saved URL is confirmed, shown in the field and gets the callbacks."""
+    url = f"{receiver.url}?id=a'b<c>"
+    code, page = await profile(session, fake, callback_url=f"  {url} ")
+    assert code == 200
+    assert "Saved: delivery reports go to" in page
+    assert "value='" + receiver.url + "?id=a&#x27;b&lt;c&gt;'" in page
+    assert fake.callback_url == url
+    await send(session, fake, reference="ref-profile")
+    await fake.wait_for_callbacks(1)
+    assert receiver.received[0]["status"] == "delivered"
+
+    code, page = await profile(session, fake, callback_url="")
+    assert code == 200
+    assert "Saved: no callback URL" in page
+    assert fake.callback_url is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [
+        ("599 11 22 33", "995599112233"),
+        ("+995 (599) 11-22-33", "995599112233"),
+        ("00995599112233", "995599112233"),
+        ("995599112233", "995599112233"),
+        ("4915112345678", "4915112345678"),
+    ],
+)
+async def test_profile_chooses_the_outcome_of_a_number(
+    fake: FakeSmsOffice,
+    session: aiohttp.ClientSession,
+    receiver: Receiver,
+    typed: str,
+    number: str,
+) -> None:
+    """The outcome chosen on the page is what messages to that number get."""
+    fake.callback_url = receiver.url
+    code, page = await profile(session, fake, destination=typed, outcome="undelivered")
+    assert code == 200
+    assert f"Saved: messages to {number} from now on end undelivered" in page
+    assert f"<li><code>{number}</code>: undelivered" in page
+    await send(session, fake, reference="ref-1", destination=f"{number},{GEO3}")
+    await fake.wait_for_callbacks(2)
+    assert fake.status_of("ref-1", number) == "Undelivered"
+    assert fake.status_of("ref-1", GEO3) == "Delivered"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "statuses"),
+    [
+        ("expired", ["expired"]),
+        ("pending_then_delivered", ["pending", "delivered"]),
+        ("delivered", ["delivered"]),
+    ],
+)
+async def test_profile_outcomes_reach_the_callbacks(
+    fake: FakeSmsOffice,
+    session: aiohttp.ClientSession,
+    receiver: Receiver,
+    outcome: str,
+    statuses: list[str],
+) -> None:
+    """Each outcome offered on the page ends as that status (a later choice wins)."""
+    fake.callback_url = receiver.url
+    await profile(session, fake, destination=GEO2, outcome="undelivered")
+    await profile(session, fake, destination=GEO2, outcome=outcome)
+    await send(session, fake, reference="ref-2", destination=GEO2)
+    await fake.wait_for_callbacks(len(statuses))
+    assert [report["status"] for report in receiver.received] == statuses
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"destination": "mother", "outcome": "undelivered"}, "write a number"),
+        ({"destination": "12", "outcome": "undelivered"}, "write a number"),
+        ({"destination": GEO, "outcome": "lost"}, "unknown outcome"),
+        ({"destination": GEO}, "unknown outcome"),
+    ],
+)
+async def test_profile_refuses_a_bad_number_or_outcome(
+    fake: FakeSmsOffice,
+    session: aiohttp.ClientSession,
+    form: dict[str, str],
+    message: str,
+) -> None:
+    """Nothing is saved, and the page says why."""
+    code, page = await profile(session, fake, **form)
+    assert code == 400
+    assert f"Not saved: {message}" in page
+    assert "Saved:" not in page
+    assert fake._outcomes == {}  # nothing chosen
 
 
 # ---------------------------------------------------------------------- CLI
@@ -920,6 +1053,8 @@ def test_cli_serves_and_exits_cleanly() -> None:
             "second-key",
             "--balance",
             "42",
+            "--outcome",
+            "599 11 22 33=expired",
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -940,6 +1075,8 @@ def test_cli_serves_and_exits_cleanly() -> None:
             f"{url}/api/getBalance?key=second-key", timeout=10
         ) as response:
             assert response.read() == b"42\r\n"
+        with urllib.request.urlopen(f"{url}/profile", timeout=10) as response:  # noqa: S310
+            assert "<code>995599112233</code>: expired" in response.read().decode()
         process.terminate()
         _, stderr = process.communicate(timeout=20)
     finally:

@@ -5,7 +5,9 @@ Example::
     python -m tests.fake_smsoffice --port 8181 --key dev-key --sender HomeAlarm
 
 It prints one line with its base URL and key(s), logs each request (method,
-path and endpoint, never the key) and runs until Ctrl-C or SIGTERM.
+path and endpoint, never the key) and runs until Ctrl-C or SIGTERM. Its
+profile page, ``/profile``, sets the callback URL and what happens to messages
+to a number (``--outcome 995599112233=undelivered`` does the same at start).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import contextlib
 import logging
 import signal
 
-from .server import FakeSmsOffice
+from .server import OUTCOMES, FakeSmsOffice, number_as_sent
 
 DEFAULT_KEYS = ("test-api-key",)
 DEFAULT_SENDERS = ("smsoffice", "HomeAlarm")
@@ -46,10 +48,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--callback-url", default=None)
     parser.add_argument("--callback-delay", type=float, default=1.0)
     parser.add_argument("--status-case", choices=("lower", "title"), default="lower")
+    parser.add_argument(
+        "--outcome",
+        action="append",
+        default=[],
+        metavar="NUMBER=OUTCOME",
+        help=f"what happens to messages to NUMBER (repeatable): {', '.join(OUTCOMES)}"
+        "; also on the profile page, /profile",
+    )
     return parser
 
 
-async def serve(args: argparse.Namespace) -> None:
+def parse_outcomes(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, str]:
+    """Return ``{number: outcome}`` from ``NUMBER=OUTCOME`` items."""
+    outcomes: dict[str, str] = {}
+    for item in items:
+        typed, _, outcome = item.partition("=")
+        number = number_as_sent(typed)
+        if number is None or outcome not in OUTCOMES:
+            parser.error(f"--outcome {item!r}: expected NUMBER=one of {OUTCOMES}")
+        outcomes[number] = outcome
+    return outcomes
+
+
+async def serve(args: argparse.Namespace, outcomes: dict[str, str]) -> None:
     """Serve until SIGINT or SIGTERM."""
     keys = tuple(args.keys or DEFAULT_KEYS)
     fake = FakeSmsOffice(
@@ -60,6 +82,8 @@ async def serve(args: argparse.Namespace) -> None:
         callback_delay=args.callback_delay,
         status_case=args.status_case,
     )
+    for number, outcome in outcomes.items():
+        fake.set_outcome(number, outcome)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -77,12 +101,14 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv`` and run the server."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    outcomes = parse_outcomes(parser, args.outcome)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+        asyncio.run(serve(args, outcomes))
 
 
 if __name__ == "__main__":

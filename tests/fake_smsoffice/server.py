@@ -399,24 +399,79 @@ class FakeSmsOffice:
             return self._error(refusal.code)
 
     def _profile(self, recorded: RecordedRequest) -> web.Response:
-        """Imitate the account's profile page: see the key, set the callback URL.
+        """Imitate the account's profile page, plus what only a fake can do.
 
         On smsoffice.ge the user pastes Home Assistant's callback URL into the
-        profile; `scripts/develop` sends newcomers here to do the same.
+        profile; `scripts/develop` sends newcomers here to do the same. The
+        second form chooses what happens to messages to one number (what
+        `set_outcome` does in tests), so the undelivered alert can be tried
+        without code. A POST answers with the page and a "Saved" line.
         """
+        notice = ""
+        status = 200
         if recorded.method == "POST" and "callback_url" in recorded.form:
             self.callback_url = recorded.form["callback_url"].strip() or None
+            notice = (
+                f"Saved: delivery reports go to {self.callback_url}"
+                if self.callback_url
+                else "Saved: no callback URL (no delivery reports by webhook)"
+            )
+        elif recorded.method == "POST" and "destination" in recorded.form:
+            destination = number_as_sent(recorded.form["destination"])
+            outcome = recorded.form.get("outcome", "")
+            if destination is None:
+                notice, status = "Not saved: write a number, e.g. 599 11 22 33", 400
+            elif outcome not in OUTCOMES:
+                notice, status = f"Not saved: unknown outcome {outcome!r}", 400
+            else:
+                self.set_outcome(destination, outcome)
+                notice = (
+                    f"Saved: messages to {destination} from now on end "
+                    f"{_OUTCOME_LABELS[outcome]}"
+                )
+        return _html(self._profile_page(notice), status=status)
+
+    def _profile_page(self, notice: str) -> str:
         current = html.escape(self.callback_url or "")
         keys = ", ".join(html.escape(key) for key in sorted(self.api_keys))
-        return _html(
-            f"<!doctype html><html><head><meta charset=utf-8><title>Profile</title></head>"
-            f"<body><h1>Fake smsoffice.ge profile</h1>"
-            f"<p>API key(s): <code>{keys}</code> &middot; balance: {self.balance}</p>"
+        shown = (
+            f"<p id=notice role=status><strong>{html.escape(notice)}</strong></p>"
+            if notice
+            else ""
+        )
+        options = "".join(
+            f"<option value={outcome}>{html.escape(label)}</option>"
+            for outcome, label in _OUTCOME_LABELS.items()
+        )
+        chosen = "".join(
+            f"<li><code>{html.escape(number)}</code>: "
+            f"{html.escape(_OUTCOME_LABELS[outcome])}</li>"
+            for number, outcome in sorted(self._outcomes.items())
+        )
+        return (
+            "<!doctype html><html><head><meta charset=utf-8>"
+            "<title>Profile</title></head>"
+            "<body><h1>Fake smsoffice.ge profile</h1>"
+            f"{shown}"
+            f"<p>API key(s): <code>{keys}</code> &middot; balance: {self.balance}"
+            f" &middot; messages sent: {len(self.messages)}</p>"
+            f"<h2>Delivery reports</h2>"
             f"<form method=post action={PROFILE_PATH}>"
-            f"<label>Callback URL for delivery reports<br>"
+            "<label>Callback URL for delivery reports<br>"
             f"<input name=callback_url size=90 value='{current}'></label> "
-            f"<button>Save</button></form></body></html>",
-            status=200,
+            "<button>Save</button></form>"
+            "<h2>What happens to messages (fake only)</h2>"
+            "<p>Every message ends delivered unless you choose otherwise for its"
+            " number here; the report comes after the delay the fake was started"
+            " with (and again after as long for <em>pending, then"
+            " delivered</em>).</p>"
+            f"<form method=post action={PROFILE_PATH}>"
+            "<label>Number <input name=destination size=20"
+            " placeholder='599 11 22 33'></label> "
+            f"<label>ends <select name=outcome>{options}</select></label> "
+            "<button>Save</button></form>"
+            f"<ul id=outcomes>{chosen}</ul>"
+            "</body></html>"
         )
 
     async def _record(self, request: web.Request) -> RecordedRequest:
@@ -693,6 +748,30 @@ class _RefusedError(Exception):
 
 
 PROFILE_PATH: Final = "/profile"
+_OUTCOME_LABELS: Final[Mapping[str, str]] = {
+    "delivered": "delivered",
+    "undelivered": "undelivered (absent subscriber)",
+    "expired": "expired",
+    "pending_then_delivered": "pending, then delivered",
+    "pending": "pending (never settles)",
+    "unknown": "unknown",
+}
+
+
+def number_as_sent(text: str) -> str | None:
+    """Return the number as the integration sends it (``995...``), or ``None``.
+
+    Spaces, dashes, brackets and a leading ``+`` or ``00`` are dropped; nine
+    digits are a Georgian number without the country code.
+    """
+    digits = re.sub(r"[\s\-().]", "", text).removeprefix("+")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if not _ALL_DIGITS.fullmatch(digits):
+        return None
+    if len(digits) == 9:  # a Georgian number without 995
+        digits = f"995{digits}"
+    return digits if _valid_number(digits) else None
 
 
 def _routing_error(recorded: RecordedRequest) -> web.Response | None:
