@@ -1,4 +1,4 @@
-"""Delivery reports by status polling, the delivery event entity and the logbook."""
+"""Delivery reports by status polling and the delivery event entity."""
 
 from __future__ import annotations
 
@@ -12,31 +12,22 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.logbook.const import (
-    LOGBOOK_ENTRY_MESSAGE,
-    LOGBOOK_ENTRY_NAME,
-)
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.integration_platform import (
-    async_process_integration_platforms,
-)
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
 
-from custom_components.smsoffice import logbook
 from custom_components.smsoffice.client import DeliveryStatus
 from custom_components.smsoffice.const import (
     CONF_ACCEPT_FOREIGN,
     CONF_CLOUDHOOK_URL,
     CONF_STATUS_POLLING,
     DOMAIN,
-    EVENT_DELIVERY_STATUS,
 )
 from custom_components.smsoffice.outbox import MAX_RECORDS
 from custom_components.smsoffice.status_polling import (
@@ -711,115 +702,3 @@ def test_event_types_are_translated() -> None:
             "event_type"
         ]["state"]
         assert set(names) == {status.value for status in DeliveryStatus}
-
-
-# The logbook.
-
-
-@pytest.fixture
-def describe(hass: HomeAssistant) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Return the logbook description of a delivery event with some data."""
-    described: dict[tuple[str, str], Callable[[Event], dict[str, Any]]] = {}
-
-    def collect(
-        domain: str, event_type: str, describe_event: Callable[[Event], dict[str, Any]]
-    ) -> None:
-        described[domain, event_type] = describe_event
-
-    logbook.async_describe_events(hass, collect)
-    assert set(described) == {(DOMAIN, EVENT_DELIVERY_STATUS)}
-
-    def describe_data(data: dict[str, Any]) -> dict[str, Any]:
-        return described[DOMAIN, EVENT_DELIVERY_STATUS](
-            Event(EVENT_DELIVERY_STATUS, data)
-        )
-
-    return describe_data
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (
-            {"status": "delivered", "reason": ""},
-            f"SMS {REFERENCE} was delivered to {MOTHER}",
-        ),
-        (
-            {"status": "undelivered", "reason": "Absent subscriber"},
-            f"SMS {REFERENCE} could not be delivered to {MOTHER} (Absent subscriber)",
-        ),
-        ({"status": "expired"}, f"SMS {REFERENCE} expired before reaching {MOTHER}"),
-        ({"status": "pending"}, f"SMS {REFERENCE} is on its way to {MOTHER}"),
-        ({"status": "unknown"}, f"SMS {REFERENCE} has an unknown status at {MOTHER}"),
-        ({"status": "odd"}, f"SMS {REFERENCE} changed status at {MOTHER}"),
-    ],
-)
-async def test_logbook_describes_reports(
-    entry: MockConfigEntry,
-    describe: Callable[[dict[str, Any]], dict[str, Any]],
-    data: dict[str, str],
-    message: str,
-) -> None:
-    """Each status in words, named after the account."""
-    assert describe(
-        {
-            "config_entry_id": entry.entry_id,
-            "reference": REFERENCE,
-            "destination": MOTHER,
-            "source": "webhook",
-            **data,
-        }
-    ) == {LOGBOOK_ENTRY_NAME: entry.title, LOGBOOK_ENTRY_MESSAGE: message}
-
-
-async def test_logbook_without_the_entry(
-    hass: HomeAssistant, describe: Callable[[dict[str, Any]], dict[str, Any]]
-) -> None:
-    """An event of a removed entry is still described."""
-    assert describe(
-        {
-            "config_entry_id": "gone",
-            "reference": REFERENCE,
-            "destination": MOTHER,
-            "status": "delivered",
-        }
-    ) == {
-        LOGBOOK_ENTRY_NAME: "SMS Office",
-        LOGBOOK_ENTRY_MESSAGE: f"SMS {REFERENCE} was delivered to {MOTHER}",
-    }
-
-
-async def test_logbook_platform_is_found(
-    hass: HomeAssistant, entry: MockConfigEntry
-) -> None:
-    """Home Assistant finds the logbook platform the way the logbook looks for it."""
-    found: dict[str, tuple[str, Callable[[Event], dict[str, Any]]]] = {}
-
-    def process(hass: HomeAssistant, domain: str, platform: Any) -> None:
-        def collect(
-            domain: str, event_type: str, describe: Callable[[Event], dict[str, Any]]
-        ) -> None:
-            found[event_type] = (domain, describe)
-
-        platform.async_describe_events(hass, collect)
-
-    await async_process_integration_platforms(hass, "logbook", process)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-    domain, describe_event = found[EVENT_DELIVERY_STATUS]
-    assert domain == DOMAIN
-    description = describe_event(
-        Event(
-            EVENT_DELIVERY_STATUS,
-            {
-                "config_entry_id": entry.entry_id,
-                "reference": REFERENCE,
-                "destination": GUARD,
-                "status": "delivered",
-            },
-        )
-    )
-    assert description == {
-        LOGBOOK_ENTRY_NAME: entry.title,
-        LOGBOOK_ENTRY_MESSAGE: f"SMS {REFERENCE} was delivered to {GUARD}",
-    }

@@ -1,4 +1,4 @@
-"""The delivery event entity: one event per delivery report."""
+"""The delivery event entity: one event, and one logbook line, per delivery report."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .client import DeliveryStatus
 from .coordinator import SmsOfficeConfigEntry
 from .entity import SmsOfficeEntity
+from .logbook import async_load_words, async_log_delivery
 from .models import DeliveryEventData
 
 PARALLEL_UPDATES = 0
@@ -20,6 +21,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the delivery event entity."""
+    await async_load_words(hass)
     async_add_entities([DeliveryEventEntity(entry)])
 
 
@@ -32,6 +34,7 @@ class DeliveryEventEntity(SmsOfficeEntity, EventEntity):
     def __init__(self, entry: SmsOfficeConfigEntry) -> None:
         """Listen to the entry's reports."""
         super().__init__(entry, "delivery")
+        self._entry = entry
         self._tracker = entry.runtime_data.tracker
 
     async def async_added_to_hass(self) -> None:
@@ -52,3 +55,6 @@ class DeliveryEventEntity(SmsOfficeEntity, EventEntity):
             },
         )
         self.async_write_ha_state()
+        state = self.hass.states.get(self.entity_id)
+        name = str(state.name) if state is not None else self._entry.title
+        async_log_delivery(self.hass, self._entry, self.entity_id, name, data)
