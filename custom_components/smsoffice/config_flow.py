@@ -46,19 +46,26 @@ from .const import (
     CONF_API_KEY,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
+    CONF_DAILY_CREDIT_LIMIT,
+    CONF_DUPLICATE_WINDOW,
     CONF_FLASH,
     CONF_LOW_BALANCE,
     CONF_NUMBER,
     CONF_SENDER,
     CONF_STATUS_POLLING,
+    CONF_TRANSLITERATE,
     CONF_URGENT,
     CONF_WEBHOOK_ID,
     DEFAULT_ACCEPT_FOREIGN,
+    DEFAULT_DAILY_CREDIT_LIMIT,
+    DEFAULT_DUPLICATE_WINDOW,
     DEFAULT_FLASH,
     DEFAULT_LOW_BALANCE,
+    DEFAULT_TRANSLITERATE,
     DEFAULT_URGENT,
     DOMAIN,
     LOGGER,
+    MAX_DUPLICATE_WINDOW,
     SECTION_ADVANCED,
     SUBENTRY_RECIPIENT,
 )
@@ -337,7 +344,7 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SmsOfficeOptionsFlow(OptionsFlow):
-    """Defaults for sending, the low-balance threshold and status polling.
+    """Defaults for sending, the low-balance threshold, status polling, cost control.
 
     The balance is polled at a fixed interval (`BALANCE_INTERVAL`): no option.
     """
@@ -352,6 +359,8 @@ class SmsOfficeOptionsFlow(OptionsFlow):
                 data={
                     **user_input,
                     CONF_LOW_BALANCE: int(user_input[CONF_LOW_BALANCE]),
+                    CONF_DAILY_CREDIT_LIMIT: int(user_input[CONF_DAILY_CREDIT_LIMIT]),
+                    CONF_DUPLICATE_WINDOW: int(user_input[CONF_DUPLICATE_WINDOW]),
                 }
             )
         options = self.config_entry.options
@@ -369,6 +378,26 @@ class SmsOfficeOptionsFlow(OptionsFlow):
                 ),
                 vol.Required(CONF_STATUS_POLLING, default=not reachable): bool,
                 vol.Required(CONF_ACCEPT_FOREIGN, default=DEFAULT_ACCEPT_FOREIGN): bool,
+                # Cost control.
+                vol.Required(CONF_TRANSLITERATE, default=DEFAULT_TRANSLITERATE): bool,
+                vol.Required(
+                    CONF_DAILY_CREDIT_LIMIT, default=DEFAULT_DAILY_CREDIT_LIMIT
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0, max=1000000, step=1, mode=NumberSelectorMode.BOX
+                    )
+                ),
+                vol.Required(
+                    CONF_DUPLICATE_WINDOW, default=DEFAULT_DUPLICATE_WINDOW
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=MAX_DUPLICATE_WINDOW,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
+                        unit_of_measurement="min",
+                    )
+                ),
             }
         )
         return self.async_show_form(

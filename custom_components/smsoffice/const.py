@@ -38,3 +38,16 @@ EVENT_DELIVERY_STATUS: Final = "smsoffice_delivery_status"
 
 ISSUE_LOW_BALANCE: Final = "low_balance_{entry_id}"
 ISSUE_API_ACCESS_DISABLED: Final = "api_access_disabled_{entry_id}"
+
+# Cost control options (see usage.py).
+CONF_TRANSLITERATE: Final = "transliterate"
+CONF_DAILY_CREDIT_LIMIT: Final = "daily_credit_limit"
+CONF_DUPLICATE_WINDOW: Final = "duplicate_window"
+
+DEFAULT_TRANSLITERATE: Final = False
+DEFAULT_DAILY_CREDIT_LIMIT: Final = 0  # no limit
+DEFAULT_DUPLICATE_WINDOW: Final = 0  # minutes; off
+# The longest duplicate window the options offer: a day.
+MAX_DUPLICATE_WINDOW: Final = 1440
+
+ISSUE_DAILY_LIMIT: Final = "daily_limit_reached_{entry_id}"

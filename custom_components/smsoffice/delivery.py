@@ -32,6 +32,7 @@ from .const import (
 )
 from .models import DeliveryEventData, DeliveryReport, ReportSource
 from .outbox import Outbox, OutboxRecord
+from .usage import Usage
 from .webhook import async_register_webhook
 
 if TYPE_CHECKING:
@@ -54,7 +55,11 @@ async def async_get_tracker(
     if (tracker := trackers.get(entry.entry_id)) is None:
         outbox = Outbox(hass, entry.entry_id)
         await outbox.async_load()
+        usage = Usage(hass, entry.entry_id)
+        await usage.async_load()
         tracker = trackers[entry.entry_id] = DeliveryTracker(hass, entry, outbox)
+        # Counts, the daily limit and recent messages: the entry's too.
+        tracker.usage = usage
         tracker.unregister_webhook = async_register_webhook(
             hass, entry, tracker.async_handle_webhook
         )
@@ -71,10 +76,12 @@ async def async_remove_tracker(hass: HomeAssistant, entry_id: str) -> None:
     tracker = hass.data.get(DATA_TRACKERS, {}).pop(entry_id, None)
     if tracker is None:
         await Outbox(hass, entry_id).async_remove()
+        await Usage(hass, entry_id).async_remove()
         return
     tracker.removed = True  # a callback already inside the handler: not news
     tracker.unregister_webhook()
     await tracker.outbox.async_remove()
+    await tracker.usage.async_remove()
 
 
 class DeliveryTracker:
@@ -87,6 +94,8 @@ class DeliveryTracker:
         self._hass = hass
         self._entry = entry
         self.outbox = outbox
+        # Set by `async_get_tracker`, which loads it (see usage.py).
+        self.usage = Usage(hass, entry.entry_id)
         self.unregister_webhook: CALLBACK_TYPE = lambda: None
         self.removed = False  # the entry is removed: nothing is applied any more
         # The running set-up's status poller; None between set-ups.

@@ -44,6 +44,7 @@ LEGACY_DATA_SCHEMA = vol.Schema(
         vol.Optional("flash"): cv.boolean,
         vol.Optional("schedule"): cv.datetime,
         vol.Optional("reference"): cv.string,
+        vol.Optional("transliterate"): cv.boolean,
     }
 )
 
@@ -185,6 +186,7 @@ class SmsOfficeNotificationService(BaseNotificationService):
             sender=data.get("sender"),
             urgent=data.get("urgent"),
             flash=data.get("flash"),
+            transliterate=data.get("transliterate"),
             scheduled_at=as_aware(schedule) if schedule else None,
             reference=data.get("reference"),
         )

@@ -13,37 +13,51 @@ report or a status check can still settle it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 
 from .client import (
+    InvalidNumberError,
+    NumberCheck,
     SendResult,
     SmsOfficeConnectionError,
     SmsOfficeError,
     SmsOfficeResponseError,
     SmsOfficeValidationError,
     async_check_numbers,
+    check_content,
     check_reference,
+    estimate_parts,
     new_reference,
 )
+from .client.transliteration import transliterate as to_latin
 from .const import (
+    CONF_DUPLICATE_WINDOW,
     CONF_FLASH,
     CONF_NUMBER,
     CONF_SENDER,
+    CONF_TRANSLITERATE,
     CONF_URGENT,
+    DEFAULT_DUPLICATE_WINDOW,
     DEFAULT_FLASH,
+    DEFAULT_TRANSLITERATE,
     DEFAULT_URGENT,
     DOMAIN,
+    LOGGER,
     SUBENTRY_RECIPIENT,
 )
 from .coordinator import SmsOfficeConfigEntry
 from .delivery import DeliveryTracker
 from .error_handling import handle_gateway_error, validation_error
+from .usage import DailyLimitError, async_update_limit_issue, daily_limit
 
 
 def resolve_recipients(
@@ -119,6 +133,34 @@ def _checked_schedule(scheduled_at: datetime | None) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What a send did: the gateway's answer, and what was left out and why."""
+
+    result: SendResult | None  # None: every number was suppressed, nothing sent
+    content: str  # the text as sent (transliterated, if it was)
+    transliterated: bool  # the Georgian letters were written in Latin ones
+    suppressed: list[str]  # numbers that got the same text within the window
+    earlier_reference: str | None  # the reference of the latest of those
+    rejected: list[str]  # numbers skipped as invalid (`allow_partial`)
+
+
+def _limit_error(
+    hass: HomeAssistant, entry: SmsOfficeConfigEntry, err: DailyLimitError
+) -> HomeAssistantError:
+    """Raise the repair issue and return the error of a send over the limit."""
+    async_update_limit_issue(hass, entry)
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="daily_limit_reached",
+        translation_placeholders={
+            "limit": str(err.limit),
+            "left": str(err.left),
+            "credits": str(err.needed),
+        },
+    )
+
+
 async def async_send(
     hass: HomeAssistant,
     entry: SmsOfficeConfigEntry,
@@ -128,58 +170,86 @@ async def async_send(
     sender: str | None = None,
     urgent: bool | None = None,
     flash: bool | None = None,
+    transliterate: bool | None = None,
     scheduled_at: datetime | None = None,
     reference: str | None = None,
     allow_partial: bool = False,
-) -> SendResult:
+) -> SendOutcome:
     """Send one message; record it in the outbox; raise translated errors.
+
+    Cost control first, before any request: Georgian letters written in Latin
+    ones (`transliterate`, else the option), numbers that got the same text
+    within the duplicate window left out, and the daily credit limit.
 
     What is recorded goes to the entry's tracker, which outlives a reload: a
     send that the gateway answers after the entry reloaded (or was removed)
     is recorded where the entry sees it (or nowhere).
     """
-    data = entry.runtime_data
-    tracker = data.tracker
-    outbox = tracker.outbox
+    tracker = entry.runtime_data.tracker
     options = entry.options
     _checked_schedule(scheduled_at)
     # Checked once, here (in a worker thread when there are many): the client
     # takes the result as is, and a send that may have gone out is recorded
     # under these same numbers.
     numbers = await async_check_numbers(resolve_recipients(entry, recipients))
-    reference = _reserved_reference(tracker, reference)
+    if not numbers.valid or (numbers.invalid and not allow_partial):
+        raise validation_error(InvalidNumberError(numbers.invalid or ["(no number)"]))
+    if transliterate is None:
+        transliterate = bool(options.get(CONF_TRANSLITERATE, DEFAULT_TRANSLITERATE))
+    content = to_latin(message) if transliterate else message
     try:
-        result = await data.client.send(
-            numbers,
-            message,
-            sender or entry.data[CONF_SENDER],
-            urgent=options.get(CONF_URGENT, DEFAULT_URGENT)
-            if urgent is None
-            else urgent,
-            flash=options.get(CONF_FLASH, DEFAULT_FLASH) if flash is None else flash,
-            reference=reference,
-            scheduled_at=scheduled_at,
-            allow_partial=allow_partial,
-        )
+        check_content(content)
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
-    except SmsOfficeError as err:
-        if isinstance(err, SmsOfficeResponseError) or (
-            isinstance(err, SmsOfficeConnectionError) and err.maybe_sent
-        ):
-            # The gateway may have accepted it: keep it, so that its delivery
-            # report is matched and a status check can settle it.
-            tracker.async_sent(
-                outbox.add(
-                    reference,
-                    numbers.valid,
-                    maybe_sent=True,
-                    scheduled_at=scheduled_at.timestamp() if scheduled_at else None,
-                )
+    reference = _reserved_reference(tracker, reference)
+    try:
+        # The same text to the same number within the window: not again.
+        window = int(options.get(CONF_DUPLICATE_WINDOW, DEFAULT_DUPLICATE_WINDOW))
+        earlier = tracker.usage.duplicates(message, numbers.valid, window)
+        # The earlier message (of the first number, when they were several).
+        earlier_reference = next(iter(earlier.values()), None)
+        outcome = partial(
+            SendOutcome,
+            content=content,
+            transliterated=content != message,
+            suppressed=list(earlier),
+            earlier_reference=earlier_reference,
+            rejected=numbers.invalid,
+        )
+        if earlier:
+            LOGGER.debug(
+                "Not sending the same text again within %d minutes to %d of %d "
+                "numbers (sent as %s)",
+                window,
+                len(earlier),
+                len(numbers.valid),
+                earlier_reference,
             )
-        raise handle_gateway_error(hass, entry, err, reference=reference) from err
-    else:
-        tracker.async_sent(outbox.add_sent(result))
+        to_send = NumberCheck(
+            [number for number in numbers.valid if number not in earlier],
+            numbers.invalid,
+        )
+        if not to_send.valid:
+            return outcome(result=None)
+        result = await _async_send_claimed(
+            hass,
+            entry,
+            numbers=to_send,
+            message=message,
+            content=content,
+            reference=reference,
+            scheduled_at=scheduled_at,
+            settings={
+                "sender": sender or entry.data[CONF_SENDER],
+                "urgent": options.get(CONF_URGENT, DEFAULT_URGENT)
+                if urgent is None
+                else urgent,
+                "flash": options.get(CONF_FLASH, DEFAULT_FLASH)
+                if flash is None
+                else flash,
+                "allow_partial": allow_partial,
+            },
+        )
     finally:
         # Recorded (or not sent): the outbox answers for the reference now.
         tracker.async_release(reference)
@@ -191,4 +261,63 @@ async def async_send(
             entry.runtime_data.balance.async_request_refresh(),
             f"{DOMAIN} balance after sending {result.reference}",
         )
+    return outcome(result=result)
+
+
+async def _async_send_claimed(
+    hass: HomeAssistant,
+    entry: SmsOfficeConfigEntry,
+    *,
+    numbers: NumberCheck,
+    message: str,
+    content: str,
+    reference: str,
+    scheduled_at: datetime | None,
+    settings: dict[str, Any],
+) -> SendResult:
+    """Claim the credits (the daily limit), send, and count or release them."""
+    tracker = entry.runtime_data.tracker
+    usage = tracker.usage
+    cost = estimate_parts(content).parts * len(numbers.valid)
+    try:
+        claim = usage.claim(message, numbers.valid, reference, cost, daily_limit(entry))
+    except DailyLimitError as err:
+        raise _limit_error(hass, entry, err) from err
+    try:
+        result = await entry.runtime_data.client.send(
+            numbers,
+            content,
+            reference=reference,
+            scheduled_at=scheduled_at,
+            **settings,
+        )
+    except SmsOfficeValidationError as err:
+        usage.async_release(claim)
+        raise validation_error(err) from err
+    except SmsOfficeError as err:
+        if isinstance(err, SmsOfficeResponseError) or (
+            isinstance(err, SmsOfficeConnectionError) and err.maybe_sent
+        ):
+            # The gateway may have accepted it: keep it, so that its delivery
+            # report is matched and a status check can settle it. Its credits
+            # count for the limit; a repeat of it is not suppressed.
+            usage.async_spent(claim, numbers.valid, cost, reference=None)
+            tracker.async_sent(
+                tracker.outbox.add(
+                    reference,
+                    numbers.valid,
+                    maybe_sent=True,
+                    scheduled_at=scheduled_at.timestamp() if scheduled_at else None,
+                )
+            )
+        else:
+            usage.async_release(claim)
+        raise handle_gateway_error(hass, entry, err, reference=reference) from err
+    except BaseException:
+        usage.async_release(claim)  # cancelled: not counted
+        raise
+    usage.async_spent(
+        claim, result.destinations, result.credits, reference=result.reference
+    )
+    tracker.async_sent(tracker.outbox.add_sent(result))
     return result

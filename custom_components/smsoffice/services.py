@@ -26,6 +26,7 @@ from .client import (
     check_reference,
     estimate_parts,
 )
+from .client.transliteration import has_georgian_letters, transliterate
 from .const import DOMAIN
 from .coordinator import SmsOfficeConfigEntry
 from .error_handling import handle_gateway_error, validation_error
@@ -47,6 +48,7 @@ ATTR_SCHEDULE = "schedule"
 ATTR_REFERENCE = "reference"
 ATTR_SKIP_INVALID = "skip_invalid"
 ATTR_DESTINATIONS = "destinations"
+ATTR_TRANSLITERATE = "transliterate"
 
 _RECIPIENTS = vol.All(cv.ensure_list, [cv.string], vol.Length(min=1))
 
@@ -61,6 +63,7 @@ SEND_SMS_SCHEMA = vol.Schema(
         vol.Optional(ATTR_SCHEDULE): cv.datetime,
         vol.Optional(ATTR_REFERENCE): cv.string,
         vol.Optional(ATTR_SKIP_INVALID, default=False): cv.boolean,
+        vol.Optional(ATTR_TRANSLITERATE): cv.boolean,
     }
 )
 ESTIMATE_SCHEMA = vol.Schema(
@@ -68,6 +71,7 @@ ESTIMATE_SCHEMA = vol.Schema(
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         vol.Required(ATTR_MESSAGE): cv.string,
         vol.Optional(ATTR_RECIPIENTS): _RECIPIENTS,
+        vol.Optional(ATTR_TRANSLITERATE): cv.boolean,
     }
 )
 GET_MESSAGE_STATUS_SCHEMA = vol.Schema(
@@ -108,7 +112,7 @@ def resolve_entry(hass: HomeAssistant, entry_id: str | None) -> SmsOfficeConfigE
 async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
     entry = resolve_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     schedule = call.data.get(ATTR_SCHEDULE)
-    result = await async_send(
+    outcome = await async_send(
         call.hass,
         entry,
         call.data[ATTR_RECIPIENTS],
@@ -116,10 +120,30 @@ async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
         sender=call.data.get(ATTR_SENDER),
         urgent=call.data.get(ATTR_URGENT),
         flash=call.data.get(ATTR_FLASH),
+        transliterate=call.data.get(ATTR_TRANSLITERATE),
         scheduled_at=as_aware(schedule) if schedule else None,
         reference=call.data.get(ATTR_REFERENCE),
         allow_partial=call.data[ATTR_SKIP_INVALID],
     )
+    if (result := outcome.result) is None:
+        # Every number got the same text within the window: nothing was sent.
+        # What it would have been, and the earlier message's reference.
+        estimate = estimate_parts(outcome.content)
+        suppressed: dict[str, Any] = {
+            "reference": outcome.earlier_reference,
+            "recipients": [],
+            "rejected": outcome.rejected,
+            "encoding": estimate.encoding.value,
+            "characters": estimate.characters,
+            "parts": estimate.parts,
+            "credits": 0,
+            "status": "suppressed",
+            "scheduled_at": None,
+            "suppressed": outcome.suppressed,
+            "transliterated": outcome.transliterated,
+        }
+        return suppressed
+    # What was sent: the transliterated text, when it was.
     response: dict[str, Any] = {
         "reference": result.reference,
         "recipients": result.destinations,
@@ -134,6 +158,8 @@ async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
             if result.scheduled_at
             else None
         ),
+        "suppressed": outcome.suppressed,
+        "transliterated": outcome.transliterated,
     }
     return response
 
@@ -159,7 +185,7 @@ async def _async_estimate(call: ServiceCall) -> ServiceResponse:
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
     estimate = estimate_parts(message)
-    return {
+    response: dict[str, Any] = {
         "encoding": estimate.encoding.value,
         "characters": estimate.characters,
         "parts": estimate.parts,
@@ -167,6 +193,19 @@ async def _async_estimate(call: ServiceCall) -> ServiceResponse:
         "recipients": recipients,
         "credits": estimate.parts * recipients,
     }
+    # Georgian letters: what the text would cost in Latin ones, beside. Left
+    # out only when asked not to transliterate (`transliterate: false`).
+    if call.data.get(ATTR_TRANSLITERATE, True) and has_georgian_letters(message):
+        latin = transliterate(message)
+        latin_estimate = estimate_parts(latin)
+        response["transliterated"] = {
+            "message": latin,
+            "encoding": latin_estimate.encoding.value,
+            "characters": latin_estimate.characters,
+            "parts": latin_estimate.parts,
+            "credits": latin_estimate.parts * recipients,
+        }
+    return response
 
 
 async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:

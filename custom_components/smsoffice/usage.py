@@ -1,0 +1,456 @@
+"""Usage of one config entry: what it sent today and this month, and to whom.
+
+Feeds the daily credit limit, duplicate suppression and the usage sensors.
+
+A `Usage` lives as long as its config entry, not one set-up of it, like the
+outbox: it hangs on the entry's `DeliveryTracker` (made on the first set-up,
+kept through reloads and failed set-ups, dropped with its file when the entry
+is removed). Its counts and the recent messages are saved by a `Store` with a
+delayed save (also written at Home Assistant's final write), so they survive
+restarts.
+
+Days and months are Home Assistant's local ones. The counts roll over when
+read on a new day (so a restart after midnight starts at 0), and each set-up
+schedules the rollover at the next local midnight (`async_start`), so the
+sensors change at midnight without a send.
+
+Concurrency: every check and claim runs in the event loop without awaiting in
+between, so two parallel sends cannot both pass the limit. A send claims its
+credits (and its text at each number) before its request; success makes the
+claim spent, a failure releases it. A send that may have gone out (no answer,
+an unreadable answer) counts as spent for the limit, but is not remembered for
+duplicate suppression: a repeat of a message that may not have been sent is
+never dropped silently.
+
+Texts are remembered as a hash, never as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import hashlib
+import time
+from typing import Any, Final, TypedDict
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_point_in_time
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_DAILY_CREDIT_LIMIT,
+    DEFAULT_DAILY_CREDIT_LIMIT,
+    DOMAIN,
+    ISSUE_DAILY_LIMIT,
+    LOGGER,
+    MAX_DUPLICATE_WINDOW,
+)
+
+STORAGE_VERSION: Final = 1
+SAVE_DELAY: Final = 2.0
+# Messages remembered for duplicate suppression (each number of each send).
+MAX_RECENT: Final = 10_000
+# Kept as long as the longest window the options offer, whatever the current one.
+RECENT_MAX_AGE: Final = timedelta(minutes=MAX_DUPLICATE_WINDOW).total_seconds()
+
+
+class _StoredUsage(TypedDict):
+    """What is saved: the counts of the day and month, and recent messages."""
+
+    day: str  # local date, ISO
+    month: str  # local year and month, "YYYY-MM"
+    sent_today: int
+    credits_today: int
+    credits_month: int
+    limit_reached_on: str | None  # the local day a send was refused
+    recent: list[list[Any]]  # [text hash, number, sent at (epoch), reference]
+
+
+class DailyLimitError(Exception):
+    """A send needs more credits than are left of today's limit."""
+
+    def __init__(self, limit: int, left: int, needed: int) -> None:
+        """Name the limit, what is left today, and what the send needs."""
+        super().__init__(f"{needed} credits needed, {left} of {limit} left today")
+        self.limit = limit
+        self.left = left
+        self.needed = needed
+
+
+@dataclass(slots=True)
+class Claim:
+    """Credits and (text, number) pairs a send holds while its request is out."""
+
+    credits: int
+    digest: str
+    keys: list[str] = field(default_factory=list)
+    done: bool = False
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _key(digest: str, number: str) -> str:
+    return f"{digest}\x1f{number}"
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _recent_row(row: Any) -> bool:
+    return (
+        isinstance(row, list)
+        and len(row) == 4
+        and isinstance(row[0], str)
+        and isinstance(row[1], str)
+        and isinstance(row[2], int | float)
+        and not isinstance(row[2], bool)
+        and isinstance(row[3], str)
+    )
+
+
+def _today() -> tuple[str, str]:
+    """Return the local day and month, as stored."""
+    now = dt_util.now()
+    return now.date().isoformat(), f"{now.year:04d}-{now.month:02d}"
+
+
+def daily_limit(entry: ConfigEntry) -> int:
+    """Return the entry's daily credit limit; 0 is none."""
+    return int(entry.options.get(CONF_DAILY_CREDIT_LIMIT, DEFAULT_DAILY_CREDIT_LIMIT))
+
+
+@callback
+def async_update_limit_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Show the daily limit's repair issue while a send was refused today.
+
+    Raised when a send is refused, cleared at the next local midnight (or
+    when the limit is switched off); raised again by a set-up later that day,
+    as Home Assistant does not keep the issue through a restart.
+    """
+    usage: Usage = entry.runtime_data.tracker.usage
+    issue_id = ISSUE_DAILY_LIMIT.format(entry_id=entry.entry_id)
+    limit = daily_limit(entry)
+    if limit > 0 and usage.limit_reached_today:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="daily_limit_reached",
+            translation_placeholders={"title": entry.title, "limit": str(limit)},
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+class Usage:
+    """Counts and recent messages of one entry."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """Serve one entry for as long as it exists."""
+        self._hass = hass
+        self._entry_id = entry_id
+        self._store: Store[_StoredUsage] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.usage.{entry_id}", private=True
+        )
+        self._day, self._month = _today()
+        self._sent_today = 0
+        self._credits_today = 0
+        self._credits_month = 0
+        self._limit_reached_on: str | None = None
+        # Sent messages by (text hash, number): (sent at, reference), oldest first.
+        self._recent: dict[str, tuple[float, str]] = {}
+        # Sends whose request is out, by (text hash, number): their reference.
+        self._pending: dict[str, str] = {}
+        self._reserved = 0  # credits claimed by sends whose request is out
+        self._listeners: list[Callable[[], None]] = []
+        self._removed = False
+
+    async def async_load(self) -> None:
+        """Read what was saved before a restart (before any send)."""
+        stored: Any = await self._store.async_load()
+        if not isinstance(stored, dict):
+            return
+        counts = ("sent_today", "credits_today", "credits_month")
+        if (
+            isinstance(stored.get("day"), str)
+            and isinstance(stored.get("month"), str)
+            and all(_count(stored.get(name)) for name in counts)
+        ):
+            self._day = stored["day"]
+            self._month = stored["month"]
+            self._sent_today = stored["sent_today"]
+            self._credits_today = stored["credits_today"]
+            self._credits_month = stored["credits_month"]
+        else:
+            LOGGER.warning("Skipped the unreadable usage counts")
+        reached = stored.get("limit_reached_on")
+        self._limit_reached_on = reached if isinstance(reached, str) else None
+        rows = stored.get("recent")
+        if isinstance(rows, list):
+            self._recent = {
+                _key(row[0], row[1]): (float(row[2]), row[3])
+                for row in rows
+                if _recent_row(row)
+            }
+        self._roll()
+        self._prune(time.time())
+
+    # ------------------------------------------------------------- reading
+
+    @property
+    def sent_today(self) -> int:
+        """Messages sent today (one per number reached)."""
+        self._roll()
+        return self._sent_today
+
+    @property
+    def credits_today(self) -> int:
+        """Credits sent today (parts times numbers)."""
+        self._roll()
+        return self._credits_today
+
+    @property
+    def credits_month(self) -> int:
+        """Credits sent this month."""
+        self._roll()
+        return self._credits_month
+
+    @property
+    def limit_reached_today(self) -> bool:
+        """Return whether a send was refused today for the daily limit."""
+        self._roll()
+        return self._limit_reached_on == self._day
+
+    def left_today(self, limit: int) -> int:
+        """Credits left of `limit` today, claims of sends still out deducted."""
+        self._roll()
+        return max(0, limit - self._credits_today - self._reserved)
+
+    # ------------------------------------------------------------- sending
+
+    def duplicates(
+        self, text: str, numbers: Iterable[str], window_minutes: int
+    ) -> dict[str, str]:
+        """Return the numbers `text` went to within the window: their reference.
+
+        A send of the same text still out counts too (its reference).
+        """
+        if window_minutes <= 0:
+            return {}
+        digest = _digest(text)
+        since = time.time() - window_minutes * 60
+        found: dict[str, str] = {}
+        for number in numbers:
+            key = _key(digest, number)
+            if (reference := self._pending.get(key)) is not None:
+                found[number] = reference
+            elif (sent := self._recent.get(key)) is not None and sent[0] > since:
+                found[number] = sent[1]
+        return found
+
+    def claim(
+        self,
+        text: str,
+        numbers: Iterable[str],
+        reference: str,
+        cost: int,
+        limit: int,
+    ) -> Claim:
+        """Hold `cost` credits of today's limit and `text` at `numbers` for one send.
+
+        Raises `DailyLimitError` (and notes the day) when the credits would
+        pass `limit`; 0 is no limit. Exactly up to the limit is allowed.
+        """
+        if limit > 0 and cost > (left := self.left_today(limit)):
+            self._limit_reached_on = self._day
+            self._changed()
+            raise DailyLimitError(limit, left, cost)
+        digest = _digest(text)
+        claim = Claim(cost, digest, [_key(digest, number) for number in numbers])
+        self._reserved += cost
+        for key in claim.keys:
+            self._pending[key] = reference
+        return claim
+
+    @callback
+    def async_release(self, claim: Claim) -> None:
+        """Give back a claim: the message was not sent."""
+        if self._end(claim):
+            self._notify()
+
+    @callback
+    def async_spent(
+        self,
+        claim: Claim,
+        numbers: Iterable[str],
+        cost: int,
+        *,
+        reference: str | None,
+    ) -> None:
+        """Count a sent message; with a `reference`, remember it for suppression.
+
+        A message that may have been sent is counted without a reference.
+        """
+        if not self._end(claim):
+            return
+        numbers = list(numbers)
+        self._roll()
+        self._sent_today += len(numbers)
+        self._credits_today += cost
+        self._credits_month += cost
+        now = time.time()
+        if reference is not None:
+            for number in numbers:
+                key = _key(claim.digest, number)
+                self._recent.pop(key, None)  # a fresh record goes to the end
+                self._recent[key] = (now, reference)
+        self._prune(now)
+        self._changed()
+        self._notify()
+
+    def _end(self, claim: Claim) -> bool:
+        """End a claim once; return whether it was still held."""
+        if claim.done:
+            return False
+        claim.done = True
+        self._reserved -= claim.credits
+        for key in claim.keys:
+            self._pending.pop(key, None)
+        return True
+
+    # ------------------------------------------------------------ the day
+
+    def _roll(self) -> bool:
+        """Start a new day (and month) when the local date changed."""
+        day, month = _today()
+        if day == self._day and month == self._month:
+            return False
+        if day != self._day:
+            self._day = day
+            self._sent_today = 0
+            self._credits_today = 0
+        if month != self._month:
+            self._month = month
+            self._credits_month = 0
+        self._changed()
+        return True
+
+    @callback
+    def async_start(self, on_new_day: Callable[[], None]) -> CALLBACK_TYPE:
+        """Roll over at each local midnight while set up; return the stop callback.
+
+        `on_new_day` is called after each rollover (to clear the limit's
+        repair issue); the listeners (the sensors) are told too.
+        """
+        cancel: CALLBACK_TYPE | None = None
+
+        @callback
+        def schedule() -> None:
+            nonlocal cancel
+            midnight = dt_util.start_of_local_day(
+                dt_util.now().date() + timedelta(days=1)
+            )
+            cancel = async_track_point_in_time(
+                self._hass,
+                HassJob(
+                    at_midnight, f"{DOMAIN} usage at midnight", cancel_on_shutdown=True
+                ),
+                midnight,
+            )
+
+        @callback
+        def at_midnight(_: datetime) -> None:
+            self._roll()
+            on_new_day()
+            self._notify()
+            schedule()
+
+        @callback
+        def stop() -> None:
+            if cancel is not None:
+                cancel()
+
+        schedule()
+        return stop
+
+    @staticmethod
+    def start_of_day() -> datetime:
+        """Return the start of today, local time."""
+        return dt_util.start_of_local_day()
+
+    @staticmethod
+    def start_of_month() -> datetime:
+        """Return the start of this month, local time."""
+        return dt_util.start_of_local_day(dt_util.now().date().replace(day=1))
+
+    # ---------------------------------------------------------- listeners
+
+    @callback
+    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `listener` when the counts change; return the remover."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    # ------------------------------------------------------------- storage
+
+    def _prune(self, now: float) -> None:
+        """Forget messages older than the longest window; keep at most MAX_RECENT."""
+        since = now - RECENT_MAX_AGE
+        recent = self._recent
+        for key in [key for key, (sent_at, _) in recent.items() if sent_at <= since]:
+            del recent[key]
+        while len(recent) > MAX_RECENT:
+            del recent[next(iter(recent))]
+
+    def _changed(self) -> None:
+        if not self._removed:
+            self._store.async_delay_save(self._data, SAVE_DELAY)
+
+    async def async_save_now(self) -> None:
+        """Write now, replacing a pending delayed save."""
+        if not self._removed:
+            await self._store.async_save(self._data())
+
+    async def async_remove(self) -> None:
+        """Delete what was saved (the entry is removed); save nothing after."""
+        self._removed = True
+        self._listeners.clear()
+        ir.async_delete_issue(
+            self._hass, DOMAIN, ISSUE_DAILY_LIMIT.format(entry_id=self._entry_id)
+        )
+        await self._store.async_save(self._data())
+        await self._store.async_remove()
+
+    def _data(self) -> _StoredUsage:
+        recent = [
+            [*key.split("\x1f", 1), sent_at, reference]
+            for key, (sent_at, reference) in self._recent.items()
+        ]
+        return {
+            "day": self._day,
+            "month": self._month,
+            "sent_today": self._sent_today,
+            "credits_today": self._credits_today,
+            "credits_month": self._credits_month,
+            "limit_reached_on": self._limit_reached_on,
+            "recent": recent,
+        }
