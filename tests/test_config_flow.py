@@ -50,11 +50,14 @@ from custom_components.smsoffice.const import (
     CONF_API_KEY,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
+    CONF_DAILY_CREDIT_LIMIT,
+    CONF_DUPLICATE_WINDOW,
     CONF_FLASH,
     CONF_LOW_BALANCE,
     CONF_NUMBER,
     CONF_SENDER,
     CONF_STATUS_POLLING,
+    CONF_TRANSLITERATE,
     CONF_URGENT,
     CONF_WEBHOOK_ID,
     DOMAIN,
@@ -839,6 +842,9 @@ async def test_options_flow(
         CONF_LOW_BALANCE,
         CONF_STATUS_POLLING,
         CONF_ACCEPT_FOREIGN,
+        CONF_TRANSLITERATE,
+        CONF_DAILY_CREDIT_LIMIT,
+        CONF_DUPLICATE_WINDOW,
     }
     old_runtime = loaded_entry.runtime_data
 
@@ -850,6 +856,9 @@ async def test_options_flow(
             CONF_LOW_BALANCE: 20.0,
             CONF_STATUS_POLLING: True,
             CONF_ACCEPT_FOREIGN: True,
+            CONF_TRANSLITERATE: True,
+            CONF_DAILY_CREDIT_LIMIT: 100.0,
+            CONF_DUPLICATE_WINDOW: 15.0,
         },
     )
     await hass.async_block_till_done()
@@ -861,8 +870,13 @@ async def test_options_flow(
         CONF_LOW_BALANCE: 20,
         CONF_STATUS_POLLING: True,
         CONF_ACCEPT_FOREIGN: True,
+        CONF_TRANSLITERATE: True,
+        CONF_DAILY_CREDIT_LIMIT: 100,
+        CONF_DUPLICATE_WINDOW: 15,
     }
-    assert isinstance(loaded_entry.options[CONF_LOW_BALANCE], int)
+    # Number selectors answer floats: whole numbers are kept.
+    for key in (CONF_LOW_BALANCE, CONF_DAILY_CREDIT_LIMIT, CONF_DUPLICATE_WINDOW):
+        assert isinstance(loaded_entry.options[key], int), key
     # Reloaded; the balance is still polled at the fixed interval.
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.runtime_data is not old_runtime
@@ -890,6 +904,10 @@ async def test_options_flow_defaults(
         CONF_LOW_BALANCE: 50,
         CONF_STATUS_POLLING: False,
         CONF_ACCEPT_FOREIGN: False,
+        # Cost control is off until asked for.
+        CONF_TRANSLITERATE: False,
+        CONF_DAILY_CREDIT_LIMIT: 0,
+        CONF_DUPLICATE_WINDOW: 0,
     }
 
 

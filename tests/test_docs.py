@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+import json
 from pathlib import Path
 import re
 import shutil
@@ -43,7 +44,11 @@ from pytest_homeassistant_custom_component.common import (
 import voluptuous as vol
 import yaml
 
-from custom_components.smsoffice.client import DeliveryStatus
+from custom_components.smsoffice.client import DeliveryStatus, estimate_parts
+from custom_components.smsoffice.client.transliteration import (
+    has_georgian_letters,
+    transliterate,
+)
 from custom_components.smsoffice.const import DOMAIN, EVENT_DELIVERY_STATUS
 from custom_components.smsoffice.notify import LEGACY_DATA_SCHEMA
 from custom_components.smsoffice.services import (
@@ -401,6 +406,10 @@ async def test_documented_entity_ids_exist(
         f"notify.{ENTRY_SLUG}",
         f"notify.{ENTRY_SLUG}_mother",
         f"sensor.{ENTRY_SLUG}_balance",
+        f"sensor.{ENTRY_SLUG}_messages_sent_today",
+        f"sensor.{ENTRY_SLUG}_credits_today",
+        f"sensor.{ENTRY_SLUG}_credits_this_month",
+        f"event.{ENTRY_SLUG}_delivery_report",
     }
     assert hass.services.has_service("notify", ENTRY_SLUG)
     for entity_id in named - {f"notify.{ENTRY_SLUG}"}:
@@ -408,6 +417,69 @@ async def test_documented_entity_ids_exist(
     # "event.<entry>_delivery_report"
     assert "`event.<entry>_delivery_report`" in README_TEXT
     assert entity_registry.async_get(f"event.{ENTRY_SLUG}_delivery_report")
+
+
+# --------------------------------------------------------------------------
+# 2c. Cost control: the transliteration example and the dashboard card
+# --------------------------------------------------------------------------
+
+
+def test_transliteration_example() -> None:
+    """The before/after example is what the integration makes of it, and costs."""
+    (block,) = [
+        block
+        for block in BLOCKS
+        if block.section == "Transliteration" and block.lang == "text"
+    ]
+    georgian, georgian_cost, latin, latin_cost = block.text.splitlines()
+    assert has_georgian_letters(georgian)
+    assert transliterate(georgian) == latin
+    for text, cost in ((georgian, georgian_cost), (latin, latin_cost)):
+        estimate = estimate_parts(text)
+        plural = "s" if estimate.parts > 1 else ""
+        assert cost.strip() == (
+            f"{estimate.encoding.value}, {estimate.characters} characters: "
+            f"{estimate.parts} part{plural}, {estimate.parts} credit{plural} "
+            "per recipient"
+        )
+    assert estimate_parts(latin).parts < estimate_parts(georgian).parts
+
+
+async def test_dashboard_card_example(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The card shows entities the entry has, and attributes the event carries."""
+    ((block, card),) = [
+        (block, data)
+        for block, data in _blocks_in("Usage sensors")
+        if data.get("type") == "entities"
+    ]
+    await hass.async_block_till_done()
+    rows = [
+        {"entity": row} if isinstance(row, str) else row for row in card["entities"]
+    ]
+    shown = {row["entity"] for row in rows}
+    assert shown == {
+        f"sensor.{ENTRY_SLUG}_balance",
+        f"sensor.{ENTRY_SLUG}_credits_today",
+        f"sensor.{ENTRY_SLUG}_credits_this_month",
+        f"event.{ENTRY_SLUG}_delivery_report",
+    }, block.id
+    for entity_id in shown:
+        assert entity_registry.async_get(entity_id), entity_id
+        assert hass.states.get(entity_id), entity_id
+    strings = json.loads(
+        (ROOT / "custom_components" / DOMAIN / "strings.json").read_text("utf-8")
+    )
+    event_attributes = set(strings["entity"]["event"]["delivery"]["state_attributes"])
+    for row in rows:
+        assert row.get("type", "entity") in {"entity", "attribute"}, row
+        assert set(row) <= {"entity", "name", "type", "attribute"}, row
+        if row.get("type") == "attribute":
+            assert row["entity"].startswith("event."), row
+            assert row["attribute"] in event_attributes, row
 
 
 # --------------------------------------------------------------------------

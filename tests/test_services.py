@@ -129,6 +129,8 @@ async def test_send_to_numbers_and_names(
         "credits": 3,
         "status": "accepted",
         "scheduled_at": None,
+        "suppressed": [],
+        "transliterated": False,
     }
     form = only_send(gateway)
     assert form["destination"] == f"{MOTHER},{GUARD},{OTHER}"
@@ -761,6 +763,14 @@ async def test_estimate_sends_nothing(
         "per_part": 67,
         "recipients": 1,
         "credits": 2,
+        # Beside: the same text in Latin letters.
+        "transliterated": {
+            "message": "gamarjoba! " * 7,
+            "encoding": "GSM-7",
+            "characters": 77,
+            "parts": 1,
+            "credits": 1,
+        },
     }
 
     response = await hass.services.async_call(
