@@ -296,7 +296,7 @@ def test_services_yaml_fields() -> None:
 
 TOP_LEVEL = {
     "config", "options", "config_subentries", "entity", "exceptions", "issues",
-    "services", "selector", "common",
+    "services", "selector", "common", "device_automation",
 }  # fmt: skip
 TRANSLATION_FILES = sorted(TRANSLATIONS.glob("*.json"))
 # Hassfest's checks of every translation value.
