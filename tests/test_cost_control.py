@@ -1,0 +1,640 @@
+"""Cost control through Home Assistant: transliteration, the daily limit, duplicates.
+
+Each test drives the integration as a user does (actions, options, reloads,
+frozen time) against the fake gateway, and checks what the gateway received,
+what the actions answered, the repair issues and what was stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.smsoffice.client import estimate_parts
+from custom_components.smsoffice.const import (
+    CONF_ACCEPT_FOREIGN,
+    CONF_DAILY_CREDIT_LIMIT,
+    CONF_DUPLICATE_WINDOW,
+    CONF_FLASH,
+    CONF_LOW_BALANCE,
+    CONF_STATUS_POLLING,
+    CONF_TRANSLITERATE,
+    CONF_URGENT,
+    DOMAIN,
+)
+from custom_components.smsoffice.usage import SAVE_DELAY
+from tests.conftest import GUARD, MOTHER
+from tests.fake_smsoffice import FakeSmsOffice
+
+pytestmark = pytest.mark.usefixtures("unload_entries")
+
+ENTRY_SLUG = "sms_office_homealarm"
+CREDITS_TODAY = f"sensor.{ENTRY_SLUG}_credits_today"
+TBILISI = "Asia/Tbilisi"
+
+
+def options_with(**changes: Any) -> dict[str, Any]:
+    """The conftest options, with cost control options added."""
+    return {
+        CONF_URGENT: False,
+        CONF_FLASH: False,
+        CONF_LOW_BALANCE: 50,
+        CONF_STATUS_POLLING: False,
+        CONF_ACCEPT_FOREIGN: False,
+        **changes,
+    }
+
+
+async def send_sms(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    """Call `smsoffice.send_sms` and return its response."""
+    response = await hass.services.async_call(
+        DOMAIN, "send_sms", data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+async def estimate(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    """Call `smsoffice.estimate` and return its response."""
+    response = await hass.services.async_call(
+        DOMAIN, "estimate", data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
+) -> None:
+    """Move frozen time on, letting what runs finish first (see test_tracking)."""
+    await hass.async_block_till_done(wait_background_tasks=True)
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload the entry and set it up again."""
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def limit_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
+    """Return the daily limit's repair issue of the entry, if raised."""
+    return ir.async_get(hass).async_get_issue(
+        DOMAIN, f"daily_limit_reached_{entry.entry_id}"
+    )
+
+
+def usage_key(entry: MockConfigEntry) -> str:
+    return f"{DOMAIN}.usage.{entry.entry_id}"
+
+
+# ------------------------------------------------------------ transliteration
+
+MIXED = "სიგნალიზაცია! Alarm #3 at 22:15 🚨 კარი ღიაა"
+MIXED_LATIN = "signalizatsia! Alarm #3 at 22:15 🚨 kari ghiaa"
+GEORGIAN = (
+    "ყურადღება! სარდაფში წყალი ჟონავს. "
+    "გადაკეტეთ მთავარი ონკანი 2 წუთში და დაურეკეთ ხელოსანს."
+)
+GEORGIAN_LATIN = (
+    "quradgheba! sardapshi tsqali zhonavs. "
+    "gadaketet mtavari onkani 2 tsutshi da daureket khelosans."
+)
+
+
+async def test_send_sms_transliterates_mixed_text(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """Georgian letters become Latin; Latin, digits, signs and emoji stay."""
+    response = await send_sms(
+        hass, recipients=[MOTHER], message=MIXED, transliterate=True
+    )
+
+    assert gateway.messages[-1].content == MIXED_LATIN
+    # The emoji keeps it UCS-2: the answer describes the text that was sent.
+    assert response["transliterated"] is True
+    assert (response["encoding"], response["characters"]) == (
+        "UCS-2",
+        len(MIXED_LATIN),
+    )
+    assert (response["parts"], response["credits"]) == (1, 1)
+
+    # Without an emoji the Latin text is GSM-7: one part instead of two.
+    assert estimate_parts(GEORGIAN).parts == 2
+    response = await send_sms(
+        hass, recipients=[MOTHER, GUARD], message=GEORGIAN, transliterate=True
+    )
+    assert gateway.messages[-1].content == GEORGIAN_LATIN
+    assert gateway.messages[-1].parts == 1
+    assert response["encoding"] == "GSM-7"
+    assert response["characters"] == len(GEORGIAN_LATIN)
+    assert (response["parts"], response["credits"]) == (1, 2)
+
+    # The option is off: as written, and said so.
+    response = await send_sms(hass, recipients=[MOTHER], message=GEORGIAN)
+    assert gateway.messages[-1].content == GEORGIAN
+    assert response["transliterated"] is False
+    assert (response["encoding"], response["parts"], response["credits"]) == (
+        "UCS-2",
+        2,
+        2,
+    )
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_TRANSLITERATE: True})])
+async def test_transliterate_option_and_field(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """The option applies to every send; the field, when given, wins."""
+    response = await send_sms(hass, recipients=[MOTHER], message=GEORGIAN)
+    assert gateway.messages[-1].content == GEORGIAN_LATIN
+    assert response["transliterated"] is True
+
+    response = await send_sms(
+        hass, recipients=[MOTHER], message=GEORGIAN, transliterate=False
+    )
+    assert gateway.messages[-1].content == GEORGIAN
+    assert response["transliterated"] is False
+
+    # Latin text: nothing to change, nothing transliterated.
+    response = await send_sms(hass, recipients=[MOTHER], message="Gate open")
+    assert gateway.messages[-1].content == "Gate open"
+    assert response["transliterated"] is False
+
+    # The notify entities follow the option (a title too).
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {
+            "entity_id": f"notify.{ENTRY_SLUG}_mother",
+            "title": "სიგნალიზაცია",
+            "message": "კარი ღიაა",
+        },
+        blocking=True,
+    )
+    assert gateway.messages[-1].content == "signalizatsia\nkari ghiaa"
+
+    # The legacy action: the option, or its `data`.
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "notify", ENTRY_SLUG, {"message": "კარი ღიაა", "target": [GUARD]}, blocking=True
+    )
+    assert gateway.messages[-1].content == "kari ghiaa"
+    await hass.services.async_call(
+        "notify",
+        ENTRY_SLUG,
+        {
+            "message": "კარი ღიაა",
+            "target": [GUARD],
+            "data": {"transliterate": False},
+        },
+        blocking=True,
+    )
+    assert gateway.messages[-1].content == "კარი ღიაა"
+
+
+async def test_legacy_notify_transliterate_field(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "notify",
+        ENTRY_SLUG,
+        {"message": MIXED, "target": ["Mother"], "data": {"transliterate": True}},
+        blocking=True,
+    )
+    assert gateway.messages[-1].content == MIXED_LATIN
+
+
+async def test_estimate_as_written_and_transliterated(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """What the text costs as written, and beside it in Latin letters; nothing sent."""
+    before = len(gateway.requests)
+    response = await estimate(
+        hass, message=GEORGIAN, recipients=["Mother", "Night guard"]
+    )
+    assert response == {
+        "encoding": "UCS-2",
+        "characters": len(GEORGIAN),
+        "parts": 2,
+        "per_part": 67,
+        "recipients": 2,
+        "credits": 4,
+        "transliterated": {
+            "message": GEORGIAN_LATIN,
+            "encoding": "GSM-7",
+            "characters": len(GEORGIAN_LATIN),
+            "parts": 1,
+            "credits": 2,
+        },
+    }
+    # Mixed text with an emoji: Latin letters do not make it GSM-7.
+    response = await estimate(hass, message=MIXED)
+    assert response["transliterated"] == {
+        "message": MIXED_LATIN,
+        "encoding": "UCS-2",
+        "characters": len(MIXED_LATIN),
+        "parts": 1,
+        "credits": 1,
+    }
+    # No Georgian letters: nothing beside. Asked not to: nothing beside.
+    assert "transliterated" not in await estimate(hass, message="Gate open 🚪")
+    assert "transliterated" not in await estimate(
+        hass, message=GEORGIAN, transliterate=False
+    )
+    assert len(gateway.requests) == before
+
+    # The estimate is what send_sms then answers.
+    sent = await send_sms(
+        hass,
+        recipients=["Mother", "Night guard"],
+        message=GEORGIAN,
+        transliterate=True,
+    )
+    assert (sent["encoding"], sent["parts"], sent["credits"]) == ("GSM-7", 1, 2)
+
+
+# ------------------------------------------------------------ the daily limit
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 5})])
+async def test_daily_limit_at_its_exact_boundary(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """Up to the limit is sent; one credit more is refused before any request."""
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="One")  # 2
+    # Two parts to two numbers would make 6: refused, 3 left.
+    with pytest.raises(HomeAssistantError) as refused:
+        await send_sms(hass, recipients=[MOTHER, GUARD], message="x" * 161)
+    assert refused.value.translation_key == "daily_limit_reached"
+    assert refused.value.translation_placeholders == {
+        "limit": "5",
+        "left": "3",
+        "credits": "4",
+    }
+    assert "3" in str(refused.value)
+    assert "5" in str(refused.value)
+    issue = limit_issue(hass, loaded_entry)
+    assert issue is not None
+    assert issue.translation_key == "daily_limit_reached"
+    assert issue.translation_placeholders == {
+        "title": loaded_entry.title,
+        "limit": "5",
+    }
+    sends = len(gateway.requests_to("send"))
+
+    # Exactly up to the limit: 3 more credits.
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")  # 4
+    await send_sms(hass, recipients=[MOTHER], message="Three")  # 5
+    assert len(gateway.requests_to("send")) == sends + 2
+    with pytest.raises(HomeAssistantError) as refused:
+        await send_sms(hass, recipients=[GUARD], message="Four")
+    assert refused.value.translation_placeholders["left"] == "0"
+    assert len(gateway.requests_to("send")) == sends + 2
+    assert hass.states.get(CREDITS_TODAY).state == "5"
+
+    # A scheduled message counts on the day it is requested, as does one
+    # sent by a notify entity: refused as well.
+    with pytest.raises(HomeAssistantError):
+        await send_sms(
+            hass,
+            recipients=[GUARD],
+            message="Tomorrow",
+            schedule=(dt_util.now() + timedelta(days=1)).isoformat(),
+        )
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": f"notify.{ENTRY_SLUG}_mother", "message": "Five"},
+            blocking=True,
+        )
+    assert len(gateway.requests_to("send")) == sends + 2
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 3})])
+async def test_scheduled_message_counts_on_the_day_requested(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    response = await send_sms(
+        hass,
+        recipients=[MOTHER, GUARD],
+        message="Tomorrow",
+        schedule=(dt_util.now() + timedelta(days=1)).isoformat(),
+    )
+    assert response["status"] == "scheduled"
+    assert hass.states.get(CREDITS_TODAY).state == "2"
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER, GUARD], message="Now")
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
+async def test_daily_limit_across_local_midnight(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    config_entry: MockConfigEntry,
+) -> None:
+    """The day is Home Assistant's (Tbilisi, UTC+4): it ends at 20:00 UTC."""
+    await hass.config.async_set_time_zone(TBILISI)
+    freezer.move_to(datetime(2026, 11, 30, 19, 50, tzinfo=dt_util.UTC))  # 23:50
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Before midnight")
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Still today")
+    assert limit_issue(hass, config_entry) is not None
+
+    # 23:59:59: still today.
+    await advance(hass, freezer, timedelta(minutes=9, seconds=59))
+    assert limit_issue(hass, config_entry) is not None
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Still today")
+
+    # Local midnight: the issue goes, the count starts again (without a send).
+    await advance(hass, freezer, timedelta(seconds=2))
+    assert limit_issue(hass, config_entry) is None
+    assert hass.states.get(CREDITS_TODAY).state == "0"
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="A new day")
+    assert gateway.messages[-1].content == "A new day"
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Too much again")
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 3})])
+async def test_daily_limit_survives_reload_and_is_stored(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two credits")
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER, GUARD], message="Two more")
+
+    await reload(hass, loaded_entry)
+
+    # Still 1 left, and the refusal of today is still a repair issue.
+    assert limit_issue(hass, loaded_entry) is not None
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER, GUARD], message="Two more")
+    await send_sms(hass, recipients=[MOTHER], message="One more")
+
+    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
+    stored = hass_storage[usage_key(loaded_entry)]["data"]
+    assert stored["day"] == dt_util.now().date().isoformat()
+    assert stored["credits_today"] == 3
+    assert stored["sent_today"] == 3
+    assert stored["credits_month"] == 3
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 4})])
+async def test_daily_limit_after_a_restart(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    gateway: FakeSmsOffice,
+    config_entry: MockConfigEntry,
+) -> None:
+    """What an earlier run of Home Assistant stored counts: 3 of 4 used today."""
+    now = dt_util.now()
+    hass_storage[usage_key(config_entry)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": usage_key(config_entry),
+        "data": {
+            "day": now.date().isoformat(),
+            "month": f"{now.year:04d}-{now.month:02d}",
+            "sent_today": 3,
+            "credits_today": 3,
+            "credits_month": 10,
+            "limit_reached_on": now.date().isoformat(),
+            "recent": [],
+        },
+    }
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    # Home Assistant does not keep the issue through a restart: raised again.
+    assert limit_issue(hass, config_entry) is not None
+    assert hass.states.get(CREDITS_TODAY).state == "3"
+    with pytest.raises(HomeAssistantError) as refused:
+        await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")
+    assert refused.value.translation_placeholders["left"] == "1"
+    await send_sms(hass, recipients=[MOTHER], message="One")
+    assert hass.states.get(CREDITS_TODAY).state == "4"
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
+async def test_parallel_sends_at_the_limit(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """A send still out holds its credits: a second one cannot pass the limit."""
+    gateway.inject("hold", endpoint="send")
+    first = asyncio.ensure_future(
+        send_sms(hass, recipients=[MOTHER, GUARD], message="First")
+    )
+    await gateway.wait_for_held()
+    with pytest.raises(HomeAssistantError) as refused:
+        await send_sms(hass, recipients=[MOTHER], message="Second")
+    assert refused.value.translation_placeholders["left"] == "0"
+    gateway.release()
+    assert (await first)["credits"] == 2
+    assert [m.content for m in gateway.messages] == ["First"]
+    assert hass.states.get(CREDITS_TODAY).state == "2"
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
+async def test_credits_of_a_failed_send_are_released(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """Held while out; given back when the gateway refuses the send."""
+    gateway.inject("hold", endpoint="send")
+    first = asyncio.ensure_future(
+        send_sms(hass, recipients=[MOTHER, GUARD], message="First", sender="Unknown")
+    )
+    await gateway.wait_for_held()
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Second")
+    gateway.release()
+    with pytest.raises(HomeAssistantError) as failed:
+        await first
+    assert failed.value.translation_key == "sender_rejected"
+    assert hass.states.get(CREDITS_TODAY).state == "0"
+
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Now it fits")
+    assert hass.states.get(CREDITS_TODAY).state == "2"
+
+
+# ------------------------------------------------------ duplicate suppression
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DUPLICATE_WINDOW: 10})])
+async def test_duplicates_inside_and_after_the_window(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    first = await send_sms(hass, recipients=["555123456"], message="Gate open")
+    assert first["status"] == "accepted"
+    assert first["suppressed"] == []
+
+    # The same number written otherwise: nothing sent, the earlier reference.
+    again = await send_sms(hass, recipients=["+995 555 12 34 56"], message="Gate open")
+    assert again["status"] == "suppressed"
+    assert again["reference"] == first["reference"]
+    assert again["suppressed"] == [MOTHER]
+    assert (again["recipients"], again["credits"]) == ([], 0)
+    assert len(gateway.messages) == 1
+
+    # Only some numbers had it: the others get it.
+    some = await send_sms(
+        hass, recipients=["+995 555 12 34 56", GUARD], message="Gate open"
+    )
+    assert some["status"] == "accepted"
+    assert some["recipients"] == [GUARD]
+    assert some["suppressed"] == [MOTHER]
+    assert some["credits"] == 1
+    assert gateway.messages[-1].destinations == [GUARD]
+
+    # Another text is no duplicate.
+    await send_sms(hass, recipients=[MOTHER], message="Gate closed")
+    assert len(gateway.messages) == 3
+
+    # After the window: sent again.
+    await advance(hass, freezer, timedelta(minutes=10, seconds=1))
+    after = await send_sms(hass, recipients=["0555123456"], message="Gate open")
+    assert after["status"] == "accepted"
+    assert after["suppressed"] == []
+    assert gateway.messages[-1].destinations == [MOTHER]
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DUPLICATE_WINDOW: 5})])
+async def test_notify_skips_duplicates_silently(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await hass.async_block_till_done()
+    caplog.set_level(logging.DEBUG, logger="custom_components.smsoffice")
+    entity = f"notify.{ENTRY_SLUG}_mother"
+    for _ in range(2):
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": entity, "message": "Gate open"},
+            blocking=True,
+        )
+    assert len(gateway.messages) == 1
+    # The legacy action, with the number written otherwise: skipped too.
+    await hass.services.async_call(
+        "notify",
+        ENTRY_SLUG,
+        {"message": "Gate open", "target": ["555 12 34 56"]},
+        blocking=True,
+    )
+    assert len(gateway.messages) == 1
+    assert "Not sending the same text again within 5 minutes" in caplog.text
+    assert "test-api-key" not in caplog.text
+
+
+async def test_duplicates_off_by_default(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    for _ in range(2):
+        response = await send_sms(hass, recipients=[MOTHER], message="Gate open")
+        assert response["status"] == "accepted"
+    assert len(gateway.messages) == 2
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DUPLICATE_WINDOW: 60})])
+async def test_duplicates_across_a_reload_and_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    first = await send_sms(hass, recipients=[MOTHER], message="Gate open")
+    await reload(hass, loaded_entry)
+    again = await send_sms(hass, recipients=["555123456"], message="Gate open")
+    assert again["status"] == "suppressed"
+    assert again["reference"] == first["reference"]
+
+    # Stored: the number and a hash of the text, never the text itself.
+    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
+    stored = hass_storage[usage_key(loaded_entry)]["data"]
+    ((digest, number, _, reference),) = stored["recent"]
+    assert (number, reference) == (MOTHER, first["reference"])
+    assert "Gate open" not in str(stored)
+    assert digest
+
+    # A restart: only what was stored is known.
+    assert await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert usage_key(loaded_entry) not in hass_storage
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=loaded_entry.entry_id,
+        version=1,
+        minor_version=2,
+        title=loaded_entry.title,
+        data=dict(loaded_entry.data),
+        options=dict(loaded_entry.options),
+    )
+    hass_storage[usage_key(entry)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": usage_key(entry),
+        "data": stored,
+    }
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    again = await send_sms(hass, recipients=["+995555123456"], message="Gate open")
+    assert again["status"] == "suppressed"
+    assert again["reference"] == first["reference"]
+    assert len(gateway.messages) == 1
+
+
+async def test_removing_the_entry_clears_the_limit_issue(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    config_entry: MockConfigEntry,
+) -> None:
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, options=options_with(**{CONF_DAILY_CREDIT_LIMIT: 1})
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")
+    assert limit_issue(hass, config_entry) is not None
+    assert await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert limit_issue(hass, config_entry) is None
