@@ -19,6 +19,7 @@ import re
 import shutil
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from homeassistant.components.automation.config import (
     AUTOMATION_BLUEPRINT_SCHEMA,
     async_validate_config_item,
@@ -31,7 +32,11 @@ from homeassistant.components.persistent_notification import (
 )
 from homeassistant.const import STATE_ON
 from homeassistant.core import Context, HomeAssistant, ServiceCall
-from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
 from homeassistant.helpers.script import Script, async_validate_actions_config
 from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import parse_yaml
@@ -59,7 +64,7 @@ from custom_components.smsoffice.services import (
     SERVICE_GET_MESSAGE_STATUS,
     SERVICE_SEND_SMS,
 )
-from tests.conftest import GUARD, MOTHER, SENDER
+from tests.conftest import GUARD, MOTHER, SENDER, WEBHOOK_ID
 from tests.fake_smsoffice import FakeSmsOffice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,10 +142,22 @@ ACTION_BLOCKS = [
     for block, data in PARSED
     if isinstance(data, dict) and "action" in data
 ]
+
+
+def _device_triggered(data: dict[str, Any]) -> bool:
+    return any(trigger.get("trigger") == "device" for trigger in data["triggers"])
+
+
 AUTOMATION_BLOCKS = [
     (block, data)
     for block, data in PARSED
-    if isinstance(data, dict) and "triggers" in data
+    if isinstance(data, dict) and "triggers" in data and not _device_triggered(data)
+]
+# Device triggers name a device: run against the entry's account device.
+DEVICE_TRIGGER_BLOCKS = [
+    (block, data)
+    for block, data in PARSED
+    if isinstance(data, dict) and "triggers" in data and _device_triggered(data)
 ]
 
 
@@ -702,3 +719,40 @@ def test_readme_images_exist() -> None:
         path = ROOT / image
         assert path.is_file(), image
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
+
+
+async def test_device_trigger_example_runs(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    http: TestClient,
+) -> None:
+    """The README's device trigger, on the account's device, fires on a report."""
+    ((block, example),) = DEVICE_TRIGGER_BLOCKS
+    (device,) = (
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), loaded_entry.entry_id
+        )
+        if device.identifiers == {(DOMAIN, loaded_entry.entry_id)}
+    )
+    config = {"id": "readme_0", "alias": "README 0", **example}
+    config["triggers"] = [
+        {**trigger, "device_id": device.id} for trigger in example["triggers"]
+    ]
+    await _setup_automations(hass, [config])
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SEND_SMS,
+        {"recipients": [MOTHER], "message": "x", "reference": "readme-1"},
+        blocking=True,
+        return_response=True,
+    )
+    response = await http.get(
+        f"/api/webhook/{WEBHOOK_ID}",
+        params={"reference": "readme-1", "destination": MOTHER, "status": "expired"},
+    )
+    assert response.status == 200
+    await hass.async_block_till_done()
+    (notification,) = _notifications(hass)
+    assert notification["message"] == f"SMS to {MOTHER} was not delivered", block.id
