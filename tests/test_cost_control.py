@@ -638,3 +638,27 @@ async def test_removing_the_entry_clears_the_limit_issue(
     assert await hass.config_entries.async_remove(config_entry.entry_id)
     await hass.async_block_till_done()
     assert limit_issue(hass, config_entry) is None
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DUPLICATE_WINDOW: 10})])
+async def test_parallel_duplicates(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """A send still out counts: the same text meanwhile is suppressed; a failed
+    send does not suppress the next one."""
+    gateway.inject("hold", endpoint="send")
+    first = asyncio.ensure_future(
+        send_sms(hass, recipients=[MOTHER], message="Gate open", reference="gate-1")
+    )
+    await gateway.wait_for_held()
+    again = await send_sms(hass, recipients=["555123456"], message="Gate open")
+    assert (again["status"], again["reference"]) == ("suppressed", "gate-1")
+    gateway.release()
+    assert (await first)["status"] == "accepted"
+    assert len(gateway.messages) == 1
+
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[GUARD], message="Gate open", sender="Unknown")
+    retry = await send_sms(hass, recipients=[GUARD], message="Gate open")
+    assert retry["status"] == "accepted"
+    assert gateway.messages[-1].destinations == [GUARD]
