@@ -148,6 +148,9 @@ async def test_setup(
         MOTHER_ENTITY,
         "notify.sms_office_homealarm_night_guard",
         "sensor.sms_office_homealarm_balance",
+        "sensor.sms_office_homealarm_credits_this_month",
+        "sensor.sms_office_homealarm_credits_today",
+        "sensor.sms_office_homealarm_messages_sent_today",
     ]
     # The account's own entities sit on its service device.
     by_id = {entity.entity_id: entity for entity in entities}
