@@ -415,7 +415,11 @@ def test_translation_schema(path: Path) -> None:
     for key, exception in data.get("exceptions", {}).items():
         assert exception.keys() == {"message"}, key
     for key, issue in data.get("issues", {}).items():
-        assert issue.keys() == {"title", "description"}, key
+        # Hassfest: a title, and a description or (fixable) a fix flow.
+        assert issue.keys() in ({"title", "description"}, {"title", "fix_flow"}), key
+        if "fix_flow" in issue:
+            assert issue["fix_flow"].keys() <= {"step", "abort", "error"}, key
+            assert issue["fix_flow"]["step"], key
     for name, subentry in data.get("config_subentries", {}).items():
         assert subentry.get("entry_type"), name
         assert subentry.get("initiate_flow", {}).get("user"), name

@@ -84,6 +84,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) ->
     polling = bool(
         entry.options.get(CONF_STATUS_POLLING, not webhook_url(hass, entry.data)[1])
     )
+    if polling:  # statuses are asked for: callbacks are not needed
+        tracker.callback_watch.async_clear()
     poller = StatusPoller(hass, entry, client, tracker, polling=polling)
     entry.runtime_data = SmsOfficeData(client, balance, tracker, poller)
     entry.async_on_unload(tracker.async_attach_poller(poller))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
+from .callback_watch import CallbackWatch
 from .client import SmsOfficeError, normalise_number
 from .const import (
     CONF_ACCEPT_FOREIGN,
@@ -80,6 +81,7 @@ async def async_remove_tracker(hass: HomeAssistant, entry_id: str) -> None:
         return
     tracker.removed = True  # a callback already inside the handler: not news
     tracker.unregister_webhook()
+    tracker.callback_watch.async_clear()
     await tracker.outbox.async_remove()
     await tracker.usage.async_remove()
 
@@ -98,6 +100,7 @@ class DeliveryTracker:
         self.usage = Usage(hass, entry.entry_id)
         self.unregister_webhook: CALLBACK_TYPE = lambda: None
         self.removed = False  # the entry is removed: nothing is applied any more
+        self.callback_watch = CallbackWatch(hass, entry)
         # The running set-up's status poller; None between set-ups.
         self.poller: StatusPoller | None = None
         self._listener: Callable[[DeliveryEventData], None] | None = None
@@ -129,6 +132,8 @@ class DeliveryTracker:
                 )
                 return False
             record = self.outbox.add_foreign(report.reference, report.destination)
+        if source == "webhook":
+            self.callback_watch.async_webhook_report()
         if not self.outbox.advance(record, report.status, report.reason):
             return False
         data: DeliveryEventData = {
