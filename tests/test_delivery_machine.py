@@ -25,8 +25,8 @@ time moving on. After every step it checks:
    catch-up with enough frozen time), each message the gateway finalised for
    the live entry was announced exactly once with its final status;
 4. the outbox file matches what the entry's tracker holds (after an unload,
-   which writes it, or after `SAVE_DELAY` of frozen time), every field but
-   `next_poll` (see `test_catch_up_time_is_saved`), and the tracker holds
+   which writes it, or after `SAVE_DELAY` of frozen time), every field, and
+   the tracker holds
    exactly the messages sent, each at the status last announced;
 5. after removal no outbox file is left (nor written later, by a send that
    was still out) and no webhook is registered for the entry.
@@ -1122,16 +1122,8 @@ class DeliveryMachine(RuleBasedStateMachine):
             rows = [
                 dict(zip(names, row, strict=True)) for row in stored["data"]["records"]
             ]
-            for row in rows:
-                # A set-up's catch-up changes `next_poll` without a save (see
-                # `test_catch_up_time_is_saved`): left out here.
-                del row["next_poll"]
             expected = [
-                {
-                    name: _as_stored(getattr(record, name))
-                    for name in names
-                    if name != "next_poll"
-                }
+                {name: _as_stored(getattr(record, name)) for name in names}
                 for record in records
             ]
             assert rows == expected
@@ -1348,10 +1340,6 @@ async def test_delivery_machine(world: World) -> None:
 # ------------------------------------------------------------ found by the machine
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a set-up's catch-up sets `next_poll` in place without `Outbox.changed()`",
-)
 @pytest.mark.usefixtures("unload_entries")
 async def test_catch_up_time_is_saved(
     hass: HomeAssistant,
@@ -1362,10 +1350,9 @@ async def test_catch_up_time_is_saved(
 ) -> None:
     """After a set-up, the outbox file holds the catch-up time the tracker holds.
 
-    Found by `test_delivery_machine` (property 4): the set-up's catch-up moves
-    each unsettled record's `next_poll` in memory, but saves nothing, so for up
-    to `CATCH_UP_DELAY` (until the poll itself changes the record) the file and
-    the tracker differ, and a stop in that time keeps the old value.
+    Found by `test_delivery_machine` (property 4): the set-up's catch-up moved
+    each unsettled record's `next_poll` in memory but saved nothing, so for up
+    to `CATCH_UP_DELAY` the file and the tracker differed.
     """
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)

@@ -104,6 +104,8 @@ class StatusPoller:
                 continue  # not gone out yet; the webhook will tell
             self._push(record, due, catch_up=goes_out_at <= now)
         heapq.heapify(self._queue)
+        if self._queue:
+            self._tracker.outbox.changed()  # the times set above are saved too
         self._pump()
         return self._async_stop
 
@@ -226,9 +228,12 @@ class StatusPoller:
             except SmsOfficeError as err:
                 LOGGER.debug("Status poll of %s failed: %s", record.reference, err)
                 return
-            self._tracker.async_handle(
+            news = self._tracker.async_handle(
                 DeliveryReport(record.reference, record.destination, status), "poll"
             )
+            if news and record.settled and not self.polling:
+                # A final status the webhook should have brought.
+                self._tracker.callback_watch.async_found_by_check(record)
         except Exception:  # noqa: BLE001 - one bad record must not end polling
             LOGGER.exception("Unexpected error polling %s", record.reference)
         finally:
