@@ -4,15 +4,22 @@ Home Assistant's real HTTP server listens on a free loopback port; the entry is
 set up against the fake gateway, and the outbox is filled first by one
 ``smsoffice.send_sms`` to 10,000 recipients, so every callback matches a record
 and must fire one ``smsoffice_delivery_status`` event (counted by a bus
-listener). The baseline is a bare webhook handler answering ``OK``, registered
-with ``webhook.async_register`` on another id and sent the very same query
-strings.
+listener) and write the event entity's state.
 
-The machine is small and shared, so the two are not measured one after the
+The baseline is a *minimal correct handler*: a webhook handler registered with
+``webhook.async_register`` on another id that reads the same query with
+``request.query``, fires one bus event and writes one entity state
+(``hass.states.async_set``) per callback, and answers ``OK``: the work every
+report must cost, with nothing else. A bare handler that only answers ``OK``
+(a third id) is measured too, for context: what any webhook request costs.
+All three are sent the very same query strings.
+
+The machine is small and shared, so the three are not measured one after the
 other but in alternating rounds (by default 10 rounds of 1,000 callbacks each,
-ABBA order, each round a burst at concurrency 50): a neighbour's load then hits
-both alike. Throughput is callbacks answered over the summed burst times;
-latencies are pooled over the rounds.
+the order reversed every other round: ABC CBA, each round a burst at
+concurrency 50): a neighbour's load then hits all alike. Throughput is
+callbacks answered over the summed burst times; latencies are pooled over the
+rounds.
 
 The load comes from a separate process (``benchmarks/_loadgen.py``: raw
 keep-alive HTTP/1.1 over asyncio streams, 50 connections), so on two cores the
@@ -24,7 +31,7 @@ lands in whichever round triggers it, does not decide the stall figure.
 
 Run from the repository root: ``.venv/bin/python -m benchmarks.webhook_burst``
 (or ``.venv/bin/python benchmarks/webhook_burst.py``). The last line printed is
-``RATIO webhook_burst ours/bare throughput = ...``.
+``RATIO webhook_burst ours/minimal throughput = ...``.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp import web
 from homeassistant.components import webhook
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 
 from benchmarks._harness import (
     Clock,
@@ -64,6 +72,9 @@ from benchmarks._harness import (
 from custom_components.smsoffice.const import DOMAIN, EVENT_DELIVERY_STATUS
 
 BARE_WEBHOOK_ID = "bench-bare-ok-handler"
+MINIMAL_WEBHOOK_ID = "bench-minimal-handler"
+MINIMAL_EVENT = "bench_minimal_delivery"
+MINIMAL_ENTITY = "event.bench_minimal_delivery"
 BURST_REFERENCE = "bench-burst"
 WARMUP_REFERENCE = "bench-warmup"
 TIMESTAMP = "20250102030405"
@@ -99,7 +110,32 @@ def callback_paths(webhook_id: str, reference: str, numbers: list[str]) -> list[
 async def bare_handler(
     hass: HomeAssistant, webhook_id: str, request: web.Request
 ) -> web.Response:
-    """Answer OK and do nothing else: the baseline."""
+    """Answer OK and do nothing else: what any webhook request costs (context)."""
+    return web.Response(text="OK")
+
+
+async def minimal_handler(
+    hass: HomeAssistant, webhook_id: str, request: web.Request
+) -> web.Response:
+    """Read the query, fire one bus event, write one entity state: the baseline.
+
+    The least a correct handler must do per report: no checks, no outbox.
+    """
+    query = request.query
+    data = {
+        "reference": query.get("reference", ""),
+        "destination": query.get("destination", ""),
+        "status": query.get("status", ""),
+        "reason": query.get("reason", ""),
+        "timestamp": query.get("timestamp", ""),
+        "operator": query.get("operator", ""),
+    }
+    hass.bus.async_fire(MINIMAL_EVENT, data)
+    hass.states.async_set(
+        MINIMAL_ENTITY,
+        dt_util.utcnow().isoformat(timespec="milliseconds"),
+        {"event_type": data["status"], **data},
+    )
     return web.Response(text="OK")
 
 
@@ -163,6 +199,15 @@ class Phase:
         """Return callbacks answered per second over all rounds."""
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
 
+    @property
+    def per_cpu_second(self) -> float:
+        """Return callbacks answered per second of Home Assistant's CPU time.
+
+        What the throughput would be with a whole core: on a crowded machine,
+        where the process gets a varying part of a core, a steadier figure.
+        """
+        return len(self.latencies) / self.cpu if self.cpu else 0.0
+
     def row(self) -> list[object]:
         """Return the table row."""
         return [
@@ -172,6 +217,7 @@ class Phase:
             self.events,
             self.elapsed,
             self.throughput,
+            self.per_cpu_second,
             percentile(self.latencies, 0.50) * 1000,
             percentile(self.latencies, 0.99) * 1000,
             self.stall * 1000,
@@ -187,7 +233,8 @@ async def run(count: int, concurrency: int, warmup: int, rounds: int) -> None:
     print(machine_line())
     print(
         f"webhook burst: {count:,} callbacks at concurrency {concurrency}, in "
-        f"{rounds} rounds alternating with the bare handler (ABBA order); "
+        f"{rounds} rounds alternating with the minimal and the bare handler "
+        f"(ABC CBA order); "
         f"warm-up {warmup:,} each; load generator: separate process, raw HTTP/1.1"
     )
     async with (
@@ -204,17 +251,32 @@ async def run(count: int, concurrency: int, warmup: int, rounds: int) -> None:
             local_only=False,
             allowed_methods=("GET", "POST"),
         )
+        webhook.async_register(
+            hass,
+            "benchmark",
+            "Minimal correct handler",
+            MINIMAL_WEBHOOK_ID,
+            minimal_handler,
+            local_only=False,
+            allowed_methods=("GET", "POST"),
+        )
         entry = add_entry(hass, fake.url)
         await set_up(hass, entry)
         our_id = entry.data["webhook_id"]
 
         events: list[str] = []
+        minimal_events: list[str] = []
 
         @callback
         def count_event(event: Event) -> None:
             events.append(event.data.get("reference", ""))
 
+        @callback
+        def count_minimal_event(event: Event) -> None:
+            minimal_events.append(event.data.get("reference", ""))
+
         hass.bus.async_listen(EVENT_DELIVERY_STATUS, count_event)
+        hass.bus.async_listen(MINIMAL_EVENT, count_minimal_event)
 
         warm_numbers = destinations(577_000_000, warmup)
         burst_numbers = destinations(555_000_000, count)
@@ -230,16 +292,16 @@ async def run(count: int, concurrency: int, warmup: int, rounds: int) -> None:
         await asyncio.sleep(3)
         await hass.async_block_till_done()
 
-        bare, ours, total = await measure(
+        bare, minimal, ours, total = await measure(
             hass,
             loadgen,
             count=count,
             concurrency=concurrency,
             rounds=rounds,
             targets=(our_id, burst_numbers, warm_numbers),
-            events=events,
+            events=(events, minimal_events),
         )
-    report(bare, ours, total)
+    report(bare, minimal, ours, total)
 
 
 async def measure(
@@ -250,22 +312,29 @@ async def measure(
     concurrency: int,
     rounds: int,
     targets: tuple[str, list[str], list[str]],
-    events: list[str],
-) -> tuple[Phase, Phase, float]:
-    """Warm up, then run the alternating rounds; return both phases and the time."""
+    events: tuple[list[str], list[str]],
+) -> tuple[Phase, Phase, Phase, float]:
+    """Warm up, then run the alternating rounds; return the three phases and the time."""
     our_id, burst_numbers, warm_numbers = targets
     warmup = len(warm_numbers)
     port = http_port(hass)
+    our_events, minimal_events = events
     bare_paths = callback_paths(BARE_WEBHOOK_ID, BURST_REFERENCE, burst_numbers)
+    minimal_paths = callback_paths(MINIMAL_WEBHOOK_ID, BURST_REFERENCE, burst_numbers)
     our_paths = callback_paths(our_id, BURST_REFERENCE, burst_numbers)
     size = -(-count // rounds)
     bare = Phase("bare OK handler")
+    minimal = Phase("minimal handler")
     ours = Phase("ours (smsoffice)")
+    counted = {id(bare): None, id(minimal): minimal_events, id(ours): our_events}
 
     with Clock() as total:
         async with StallMeter() as stall:
             # Warm-ups: connections, code paths, caches. Not reported.
             await loadgen.burst(port, bare_paths[:warmup], concurrency, BURST_TIMEOUT)
+            await loadgen.burst(
+                port, minimal_paths[:warmup], concurrency, BURST_TIMEOUT
+            )
             await loadgen.burst(
                 port,
                 callback_paths(our_id, WARMUP_REFERENCE, warm_numbers),
@@ -283,24 +352,30 @@ async def measure(
             await asyncio.sleep(0.05)
             for number in range(rounds):
                 chunk = slice(number * size, (number + 1) * size)
-                order = [(bare, bare_paths), (ours, our_paths)]
+                order = [
+                    (bare, bare_paths),
+                    (minimal, minimal_paths),
+                    (ours, our_paths),
+                ]
                 if number % 2:
                     order.reverse()
                 for phase, paths in order:
-                    events_before = len(events)
+                    fired = counted[id(phase)]
+                    events_before = len(fired) if fired is not None else 0
                     stall.reset()
                     with Clock() as clock:
                         result = await loadgen.burst(
                             port, paths[chunk], concurrency, BURST_TIMEOUT
                         )
                     phase.add(result, clock, stall)
-                    phase.events += len(events) - events_before
+                    if fired is not None:
+                        phase.events += len(fired) - events_before
             await hass.async_block_till_done()
             gc.unfreeze()
-    return bare, ours, total.wall
+    return bare, minimal, ours, total.wall
 
 
-def report(bare: Phase, ours: Phase, total: float) -> None:
+def report(bare: Phase, minimal: Phase, ours: Phase, total: float) -> None:
     """Print the table, the checks against the targets and the ratio."""
     print_table(
         [
@@ -310,6 +385,7 @@ def report(bare: Phase, ours: Phase, total: float) -> None:
             "events",
             "seconds",
             "callbacks/s",
+            "per CPU s",
             "p50 ms",
             "p99 ms",
             "stall ms",
@@ -318,46 +394,69 @@ def report(bare: Phase, ours: Phase, total: float) -> None:
             "HA CPU",
             "loadgen CPU",
         ],
-        [bare.row(), ours.row()],
+        [bare.row(), minimal.row(), ours.row()],
     )
-    for phase in (bare, ours):
+    for phase in (bare, minimal, ours):
         if phase.errors or phase.timed_out:
             print(
                 f"{phase.name}: errors {dict(phase.errors)}, timed out {phase.timed_out}"
             )
     print(f"answer bodies of ours: {dict(ours.bodies)}; bursts took {total:.1f} s")
-    ratio = ours.throughput / bare.throughput if bare.throughput else 0.0
-    per_round = [
-        mine / theirs
-        for mine, theirs in zip(ours.throughputs, bare.throughputs, strict=True)
-        if theirs
-    ]
+    ratio = ours.throughput / minimal.throughput if minimal.throughput else 0.0
+    for name, base in (("ours/minimal", minimal), ("ours/bare", bare)):
+        per_round = [
+            mine / theirs
+            for mine, theirs in zip(ours.throughputs, base.throughputs, strict=True)
+            if theirs
+        ]
+        print(
+            f"per-round throughput ratios {name}: median {median(per_round):.2f}, "
+            f"min {min(per_round):.2f}, max {max(per_round):.2f}"
+        )
     print(
-        f"per-round throughput ratios: median {median(per_round):.2f}, "
-        f"min {min(per_round):.2f}, max {max(per_round):.2f}"
+        "context: ours/bare throughput "
+        f"{ours.throughput / bare.throughput if bare.throughput else 0.0:.2f}, "
+        "minimal/bare "
+        f"{minimal.throughput / bare.throughput if bare.throughput else 0.0:.2f}"
     )
-    lost = ours.sent - ours.events
+
+    def cpu_ratio(base: Phase) -> float:
+        return ours.per_cpu_second / base.per_cpu_second if base.per_cpu_second else 0.0
+
     print(
-        f"events fired {ours.events:,} for {ours.sent:,} callbacks sent "
-        f"({ours.ok:,} answered 200): lost {lost:,} -> "
-        f"{verdict(lost == 0 and ours.ok == ours.sent)}"
+        f"per second of Home Assistant's CPU: ours/minimal {cpu_ratio(minimal):.2f}, "
+        f"ours/bare {cpu_ratio(bare):.2f}"
     )
+    for phase in (minimal, ours):
+        lost = phase.sent - phase.events
+        print(
+            f"{phase.name}: events fired {phase.events:,} for {phase.sent:,} "
+            f"callbacks sent ({phase.ok:,} answered 200): lost {lost:,} -> "
+            f"{verdict(lost == 0 and phase.ok == phase.sent)}"
+        )
     print(
         f"longest event-loop stall during our rounds {ours.stall * 1000:.1f} ms "
         f"wall, {ours.stall_cpu * 1000:.1f} ms of loop CPU "
-        f"(bare rounds: {bare.stall * 1000:.1f} ms, {bare.stall_cpu * 1000:.1f} ms); "
+        f"(minimal rounds: {minimal.stall * 1000:.1f} ms, "
+        f"{minimal.stall_cpu * 1000:.1f} ms; bare rounds: {bare.stall * 1000:.1f} ms, "
+        f"{bare.stall_cpu * 1000:.1f} ms); "
         f"target <= {TARGET_STALL * 1000:.0f} ms -> {verdict(ours.stall <= TARGET_STALL)}"
     )
     print(
-        f"garbage collections during the rounds: ours {ours.gc_full} full, longest "
-        f"{ours.gc_max * 1000:.1f} ms; bare {bare.gc_full} full, longest "
-        f"{bare.gc_max * 1000:.1f} ms (heap frozen before the rounds)"
+        "garbage collections during the rounds (heap frozen before them): "
+        + "; ".join(
+            f"{phase.name} {phase.gc_full} full, longest {phase.gc_max * 1000:.1f} ms"
+            for phase in (ours, minimal, bare)
+        )
     )
-    print(f"stall samples (10 ms each) in our rounds: {blame_line(ours.blame)}")
-    print(f"stall samples (10 ms each) in bare rounds: {blame_line(bare.blame)}")
+    for phase in (ours, minimal, bare):
+        print(
+            f"stall samples (10 ms each) in {phase.name} rounds: "
+            f"{blame_line(phase.blame)}"
+        )
     print(f"throughput target -> {verdict(ratio >= TARGET_RATIO)}")
     print(
-        f"RATIO webhook_burst ours/bare throughput = {ratio:.2f} "
+        f"RATIO webhook_burst ours/minimal throughput = {ratio:.2f} "
         f"(target >= {TARGET_RATIO})"
     )
 
