@@ -25,10 +25,13 @@ from homeassistant.components.automation.config import (
     async_validate_config_item,
 )
 from homeassistant.components.automation.helpers import async_get_blueprints
-from homeassistant.components.blueprint import Blueprint
+from homeassistant.components.blueprint import BLUEPRINT_SCHEMA, Blueprint
 from homeassistant.components.notify.const import NOTIFY_SERVICE_SCHEMA
 from homeassistant.components.persistent_notification import (
     _async_get_or_create_notifications,
+)
+from homeassistant.components.script.helpers import (
+    async_get_blueprints as async_get_script_blueprints,
 )
 from homeassistant.const import STATE_ON
 from homeassistant.core import Context, HomeAssistant, ServiceCall
@@ -566,7 +569,8 @@ async def test_automation_examples_run(hass: HomeAssistant) -> None:
 
 BLUEPRINT_FILES = sorted(BLUEPRINTS.rglob("*.yaml"))
 BLUEPRINT_SCHEMAS: dict[str, Callable[[Any], Any]] = {
-    "automation": AUTOMATION_BLUEPRINT_SCHEMA
+    "automation": AUTOMATION_BLUEPRINT_SCHEMA,
+    "script": BLUEPRINT_SCHEMA,
 }
 
 
@@ -633,10 +637,14 @@ async def test_blueprint_loads_from_the_config_dir(
     hass: HomeAssistant, config_dir: Path, path: Path
 ) -> None:
     """Copied to config/blueprints/ as the README says, the loader takes it."""
-    relative = path.relative_to(BLUEPRINTS)
-    assert relative.parts[0] == "automation"
+    domain = path.relative_to(BLUEPRINTS).parts[0]
     name = await _install_blueprint(hass, config_dir, path)
-    loaded = await async_get_blueprints(hass).async_get_blueprint(name)
+    blueprints = (
+        async_get_blueprints(hass)
+        if domain == "automation"
+        else async_get_script_blueprints(hass)
+    )
+    loaded = await blueprints.async_get_blueprint(name)
     assert loaded.name == _blueprint(path).name
 
 
@@ -756,3 +764,59 @@ async def test_device_trigger_example_runs(
     await hass.async_block_till_done()
     (notification,) = _notifications(hass)
     assert notification["message"] == f"SMS to {MOTHER} was not delivered", block.id
+
+
+ESCALATION = BLUEPRINTS / "script" / DOMAIN / "sms_with_escalation.yaml"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "escalated"),
+    [("delivered", False), ("undelivered", True), ("pending", True)],
+)
+async def test_escalation_blueprint(  # noqa: PLR0917
+    hass: HomeAssistant,
+    config_dir: Path,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    http: TestClient,
+    outcome: str,
+    escalated: bool,
+) -> None:
+    """Not delivered within the wait: the night guard gets it, and a notify action runs."""
+    gateway.callback_url = str(http.make_url(f"/api/webhook/{WEBHOOK_ID}"))
+    gateway.set_outcome(MOTHER, outcome)
+    notify_calls = async_mock_service(hass, "notify", "family")
+    name = await _install_blueprint(hass, config_dir, ESCALATION)
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "escalate": {
+                    "use_blueprint": {
+                        "path": name,
+                        "input": {
+                            "first_recipient": "Mother",
+                            "second_recipient": "Night guard",
+                            "message": "Water leak",
+                            "wait": {"seconds": 1},
+                            "notify_action": "notify.family",
+                        },
+                    }
+                }
+            }
+        },
+    )
+    await hass.services.async_call("script", "escalate", blocking=True)
+    await hass.async_block_till_done()
+
+    sent = [(m.destinations, m.content) for m in gateway.messages]
+    if escalated:
+        assert sent == [([MOTHER], "Water leak"), ([GUARD], "Water leak")]
+        (call,) = notify_calls
+        assert call.data["message"] == (
+            f"SMS to {MOTHER} was not delivered ({outcome}): Water leak"
+        )
+    else:
+        assert sent == [([MOTHER], "Water leak")]
+        assert notify_calls == []

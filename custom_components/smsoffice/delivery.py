@@ -15,6 +15,7 @@ added again.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
@@ -105,6 +106,8 @@ class DeliveryTracker:
         self.poller: StatusPoller | None = None
         self._listener: Callable[[DeliveryEventData], None] | None = None
         self._held: deque[DeliveryEventData] = deque(maxlen=MAX_HELD_FOR_ENTITY)
+        # Waits for delivery (`async_wait_settled`), by reference.
+        self._waiters: dict[str, set[asyncio.Event]] = {}
         # Reports that came before their send was recorded, by reference.
         self._early: dict[str, list[tuple[DeliveryReport, ReportSource]]] = {}
         self._early_count = 0
@@ -147,12 +150,47 @@ class DeliveryTracker:
             "source": source,
         }
         self._hass.bus.async_fire(EVENT_DELIVERY_STATUS, data)
+        for waiter in self._waiters.get(record.reference, ()):
+            waiter.set()
         # The event entity shows the same data: built once, shared (read only).
         if self._listener is not None:
             self._listener(data)
         else:
             self._held.append(data)
         return True
+
+    async def async_wait_settled(
+        self, reference: str, destinations: list[str], within: float
+    ) -> None:
+        """Return when each destination of `reference` is settled, or after `within` s.
+
+        Cancelling the caller cancels only the wait. Each wait sees only its
+        own reference's reports.
+        """
+
+        def settled() -> bool:
+            return all(
+                (record := self.outbox.get(reference, destination)) is None
+                or record.settled
+                for destination in destinations
+            )
+
+        if settled():
+            return
+        news = asyncio.Event()
+        waiters = self._waiters.setdefault(reference, set())
+        waiters.add(news)
+        try:
+            async with asyncio.timeout(within):
+                while not settled():
+                    await news.wait()
+                    news.clear()
+        except TimeoutError:
+            pass
+        finally:
+            waiters.discard(news)
+            if not waiters:
+                del self._waiters[reference]
 
     def _hold_early(self, report: DeliveryReport, source: ReportSource) -> None:
         """Keep a report that overtook the gateway's answer to its send."""

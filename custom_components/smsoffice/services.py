@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -18,7 +19,9 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .client import (
+    DeliveryStatus,
     InvalidNumberError,
+    SendResult,
     SmsOfficeError,
     SmsOfficeValidationError,
     async_check_numbers,
@@ -35,6 +38,10 @@ from .sending import async_send, resolve_recipients
 from .times import as_aware
 
 SERVICE_SEND_SMS = "send_sms"
+# The longest `send_sms` may wait for delivery; numbers still open at its end
+# that are asked about (webhook mode), at most.
+MAX_WAIT_FOR_DELIVERY = timedelta(minutes=10)
+MAX_CHECKS_AFTER_WAIT = 20
 SERVICE_ESTIMATE = "estimate"
 SERVICE_GET_MESSAGE_STATUS = "get_message_status"
 
@@ -48,6 +55,7 @@ ATTR_SCHEDULE = "schedule"
 ATTR_REFERENCE = "reference"
 ATTR_SKIP_INVALID = "skip_invalid"
 ATTR_DESTINATIONS = "destinations"
+ATTR_WAIT_FOR_DELIVERY = "wait_for_delivery"
 ATTR_TRANSLITERATE = "transliterate"
 
 _RECIPIENTS = vol.All(cv.ensure_list, [cv.string], vol.Length(min=1))
@@ -64,6 +72,9 @@ SEND_SMS_SCHEMA = vol.Schema(
         vol.Optional(ATTR_REFERENCE): cv.string,
         vol.Optional(ATTR_SKIP_INVALID, default=False): cv.boolean,
         vol.Optional(ATTR_TRANSLITERATE): cv.boolean,
+        vol.Optional(ATTR_WAIT_FOR_DELIVERY): vol.All(
+            cv.time_period, vol.Range(min=timedelta(0), max=MAX_WAIT_FOR_DELIVERY)
+        ),
     }
 )
 ESTIMATE_SCHEMA = vol.Schema(
@@ -161,7 +172,51 @@ async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
         "suppressed": outcome.suppressed,
         "transliterated": outcome.transliterated,
     }
+    if (wait := call.data.get(ATTR_WAIT_FOR_DELIVERY)) is not None:
+        statuses = await _async_wait_for_delivery(entry, result, wait)
+        response["statuses"] = statuses
+        response["all_delivered"] = bool(statuses) and all(
+            item["status"] == DeliveryStatus.DELIVERED.value for item in statuses
+        )
     return response
+
+
+async def _async_wait_for_delivery(
+    entry: SmsOfficeConfigEntry, result: SendResult, wait: timedelta
+) -> list[dict[str, str]]:
+    """Wait until each destination has a final status, or for `wait`.
+
+    In webhook mode a number with no final status at the end is asked about
+    once (within the polling budget). Cancelling the caller cancels the wait,
+    never the message (it is sent already).
+    """
+    data = entry.runtime_data
+    tracker = data.tracker
+    destinations = result.destinations
+    await tracker.async_wait_settled(
+        result.reference, destinations, wait.total_seconds()
+    )
+    outbox = tracker.outbox
+    open_records = [
+        record
+        for destination in destinations
+        if (record := outbox.get(result.reference, destination)) is not None
+        and not record.settled
+    ]
+    poller = data.poller
+    if open_records and not poller.polling:
+        await poller.async_check_now(open_records[:MAX_CHECKS_AFTER_WAIT])
+    statuses = []
+    for destination in destinations:
+        record = outbox.get(result.reference, destination)
+        statuses.append(
+            {
+                "destination": destination,
+                "status": (record.status if record else None) or "no_report",
+                "reason": record.reason if record else "",
+            }
+        )
+    return statuses
 
 
 async def _async_all_numbers(

@@ -82,6 +82,8 @@ class StatusPoller:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._recent: deque[float] = deque()  # when the last requests started
         self._cancel_timer: CALLBACK_TYPE | None = None
+        # Callers waiting for a record's check (`async_check_now`), by record.
+        self._checks: dict[int, list[asyncio.Future[None]]] = {}
         self._running = False
 
     @callback
@@ -116,6 +118,40 @@ class StatusPoller:
         for task in self._in_flight:
             task.cancel()
         self._queue.clear()
+        for futures in self._checks.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+        self._checks.clear()
+
+    async def async_check_now(self, records: Iterable[OutboxRecord]) -> None:
+        """Ask about these records once, now (within the budget); wait for it.
+
+        For the end of a wait for delivery in webhook mode. A record that
+        settles meanwhile, or polling that stops, ends its wait too.
+        """
+        if not self._running:
+            return
+        now = time.time()
+        loop = asyncio.get_running_loop()
+        futures = []
+        for record in records:
+            if record.settled or record.given_up:
+                continue
+            future: asyncio.Future[None] = loop.create_future()
+            self._checks.setdefault(id(record), []).append(future)
+            futures.append(future)
+            self._push(record, now, heap=True, catch_up=True)
+        if futures:
+            self._tracker.outbox.changed()
+            self._pump()
+            await asyncio.gather(*futures)
+
+    def _checked(self, record: OutboxRecord) -> None:
+        """End the waits of `async_check_now` for `record`."""
+        for future in self._checks.pop(id(record), ()):
+            if not future.done():
+                future.set_result(None)
 
     @callback
     def async_track_sent(self, records: Iterable[OutboxRecord]) -> None:
@@ -167,12 +203,15 @@ class StatusPoller:
             due, _, record, catch_up = queue[0]
             if not self._current(due, record):
                 heapq.heappop(queue)
+                if record.settled or not self._tracker.outbox.holds(record):
+                    self._checked(record)  # nothing left to ask
                 continue
             if due > now:
                 break
             if not catch_up and _past_give_up(record, now):
                 heapq.heappop(queue)
                 self._give_up(record)
+                self._checked(record)
                 continue
             if len(recent) >= MAX_REQUESTS_PER_MINUTE:
                 break
@@ -239,4 +278,5 @@ class StatusPoller:
         finally:
             if task := asyncio.current_task():
                 self._in_flight.discard(task)
+            self._checked(record)
             self._pump()
