@@ -413,7 +413,9 @@ class DeliveryMachine(RuleBasedStateMachine):
         """Let Home Assistant's tasks, and the fake's due deliveries, finish."""
         hass, gateway = self.hass, self.world.gateway
         for _ in range(5000):
-            await hass.async_block_till_done(wait_background_tasks=True)
+            # A send held by the gateway is a background task of Home Assistant
+            # (so that its caller cannot cancel it): it ends only when released.
+            await hass.async_block_till_done(wait_background_tasks=self.idle)
             if not _fake_busy(gateway):
                 return
             # A delivery whose sleep is due but was not woken: wake it.

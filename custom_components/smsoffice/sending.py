@@ -12,6 +12,7 @@ report or a status check can still settle it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -202,6 +203,7 @@ async def async_send(
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
     reference = _reserved_reference(tracker, reference)
+    handed_over = False  # to the task that sends: it releases the reference
     try:
         # The same text to the same number within the window: not again.
         window = int(options.get(CONF_DUPLICATE_WINDOW, DEFAULT_DUPLICATE_WINDOW))
@@ -231,28 +233,39 @@ async def async_send(
         )
         if not to_send.valid:
             return outcome(result=None)
-        result = await _async_send_claimed(
-            hass,
-            entry,
-            numbers=to_send,
-            message=message,
-            content=content,
-            reference=reference,
-            scheduled_at=scheduled_at,
-            settings={
-                "sender": sender or entry.data[CONF_SENDER],
-                "urgent": options.get(CONF_URGENT, DEFAULT_URGENT)
-                if urgent is None
-                else urgent,
-                "flash": options.get(CONF_FLASH, DEFAULT_FLASH)
-                if flash is None
-                else flash,
-                "allow_partial": allow_partial,
-            },
+        # A task of its own: a caller that is cancelled (a script stopped, a
+        # wait given up) cancels its wait, never the message, which is sent
+        # and recorded all the same. (A background task: only Home Assistant
+        # stopping cancels it.)
+        sending = hass.async_create_background_task(
+            _async_send_claimed(
+                hass,
+                entry,
+                numbers=to_send,
+                message=message,
+                content=content,
+                reference=reference,
+                scheduled_at=scheduled_at,
+                settings={
+                    "sender": sender or entry.data[CONF_SENDER],
+                    "urgent": options.get(CONF_URGENT, DEFAULT_URGENT)
+                    if urgent is None
+                    else urgent,
+                    "flash": options.get(CONF_FLASH, DEFAULT_FLASH)
+                    if flash is None
+                    else flash,
+                    "allow_partial": allow_partial,
+                },
+            ),
+            f"{DOMAIN} send {reference}",
+            eager_start=True,
         )
+        handed_over = True
     finally:
-        # Recorded (or not sent): the outbox answers for the reference now.
-        tracker.async_release(reference)
+        if not handed_over:  # nothing was sent: the reference is free again
+            tracker.async_release(reference)
+    sending.add_done_callback(_retrieved)
+    result = await asyncio.shield(sending)
     # The balance changed; read it without making the caller wait for it. The
     # entry may have reloaded meanwhile: ask the set-up that runs now.
     if entry.state is ConfigEntryState.LOADED:
@@ -275,7 +288,44 @@ async def _async_send_claimed(
     scheduled_at: datetime | None,
     settings: dict[str, Any],
 ) -> SendResult:
-    """Claim the credits (the daily limit), send, and count or release them."""
+    """Claim the credits (the daily limit), send, and count or release them.
+
+    The reference (reserved by the caller) is released once the message is
+    recorded, or known not to be sent.
+    """
+    tracker = entry.runtime_data.tracker
+    try:
+        return await _async_send_and_record(
+            hass,
+            entry,
+            numbers=numbers,
+            message=message,
+            content=content,
+            reference=reference,
+            scheduled_at=scheduled_at,
+            settings=settings,
+        )
+    finally:
+        tracker.async_release(reference)
+
+
+def _retrieved(task: asyncio.Task[SendResult]) -> None:
+    """Take the send's outcome: its caller may have stopped waiting for it."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _async_send_and_record(
+    hass: HomeAssistant,
+    entry: SmsOfficeConfigEntry,
+    *,
+    numbers: NumberCheck,
+    message: str,
+    content: str,
+    reference: str,
+    scheduled_at: datetime | None,
+    settings: dict[str, Any],
+) -> SendResult:
     tracker = entry.runtime_data.tracker
     usage = tracker.usage
     cost = estimate_parts(content).parts * len(numbers.valid)
@@ -313,8 +363,13 @@ async def _async_send_claimed(
         else:
             usage.async_release(claim)
         raise handle_gateway_error(hass, entry, err, reference=reference) from err
-    except BaseException:
-        usage.async_release(claim)  # cancelled: not counted
+    except asyncio.CancelledError:
+        # Only Home Assistant stopping cancels a send (its callers cannot):
+        # the request may have arrived, so it counts and is kept as maybe sent.
+        usage.async_spent(claim, numbers.valid, cost, reference=None)
+        tracker.async_sent(
+            tracker.outbox.add(reference, numbers.valid, maybe_sent=True)
+        )
         raise
     usage.async_spent(
         claim, result.destinations, result.credits, reference=result.reference
