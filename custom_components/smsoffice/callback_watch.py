@@ -43,13 +43,19 @@ class CallbackWatch:
         self._started = time.time()
         self._missed: dict[tuple[str, str], float] = {}  # → when it went out
         self.issue_id = ISSUE_CALLBACKS_NOT_ARRIVING.format(entry_id=entry.entry_id)
+        self._raised = False  # the issue is not persistent: only raised here
 
     @callback
     def async_webhook_report(self) -> None:
-        """Note a report that came through the webhook: callbacks arrive."""
+        """Note a report that came through the webhook: callbacks arrive.
+
+        On every report: the issue registry is only asked when there is an
+        issue to clear (a burst of reports stays cheap).
+        """
         if self._missed:
             self._missed.clear()
-        ir.async_delete_issue(self._hass, DOMAIN, self.issue_id)
+        if self._raised:
+            self.async_clear()
 
     @callback
     def async_found_by_check(self, record: OutboxRecord) -> None:
@@ -65,6 +71,7 @@ class CallbackWatch:
         LOGGER.debug(
             "%d final statuses came only from status checks", len(self._missed)
         )
+        self._raised = True
         ir.async_create_issue(
             self._hass,
             DOMAIN,
@@ -85,4 +92,5 @@ class CallbackWatch:
     def async_clear(self) -> None:
         """Drop the issue (the entry is removed, or polls now anyway)."""
         self._missed.clear()
+        self._raised = False
         ir.async_delete_issue(self._hass, DOMAIN, self.issue_id)
