@@ -20,16 +20,17 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     device_registry as dr,
+    discovery,
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smsoffice.client.numbers import INLINE_LIMIT
 from custom_components.smsoffice.const import CONF_FLASH, CONF_URGENT, DOMAIN
-from custom_components.smsoffice.notify import async_get_service
 from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
 from tests.fake_smsoffice import FakeSmsOffice
 from tests.test_numbers import MANY, mixed_inputs
@@ -397,11 +398,31 @@ async def test_legacy_action_follows_the_entry(
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
-async def test_legacy_platform_needs_its_entry(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+async def test_legacy_platform_is_not_for_yaml(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert await async_get_service(hass, {}, None) is None
-    assert await async_get_service(hass, {}, {"entry_id": "gone"}) is None
+    """`notify: - platform: smsoffice` in YAML makes no action: set it up in the UI."""
+    assert await async_setup_component(
+        hass, NOTIFY_DOMAIN, {NOTIFY_DOMAIN: [{"platform": DOMAIN, "name": "yaml"}]}
+    )
+    await hass.async_block_till_done()
+    assert not hass.services.has_service(NOTIFY_DOMAIN, "yaml")
+    assert "Failed to initialize notification service smsoffice" in caplog.text
+
+
+async def test_legacy_platform_needs_its_entry(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Discovered for an entry that is gone: no action, and no error."""
+    await discovery.async_load_platform(
+        hass, NOTIFY_DOMAIN, DOMAIN, {"name": "gone", "entry_id": "gone"}, {}
+    )
+    await hass.async_block_till_done()
+    assert not hass.services.has_service(NOTIFY_DOMAIN, "gone")
+    assert hass.services.has_service(NOTIFY_DOMAIN, LEGACY)  # the entry's own
+    assert "Error setting up platform" not in caplog.text
     await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 

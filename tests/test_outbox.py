@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, fields
 from datetime import timedelta
+import inspect
 import logging
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -364,10 +366,18 @@ async def test_references_are_counted_in_step(
 
 
 async def test_saves_are_encoded_off_the_event_loop(hass: HomeAssistant) -> None:
-    """Releases whose store could encode in the event loop are told not to."""
+    """Releases whose store could encode in the event loop are told not to.
+
+    On releases without the option (2025.4) the store always encodes in a
+    worker thread, and it must not be passed (the store would refuse it).
+    """
     store = Outbox(hass, "encoded")._store
-    # Home Assistant 2025.4 has no such option: it always encodes elsewhere.
-    assert getattr(store, "_serialize_in_event_loop", False) is False
+    if "serialize_in_event_loop" in inspect.signature(Store).parameters:
+        assert store._serialize_in_event_loop is False
+    else:
+        assert not hasattr(store, "_serialize_in_event_loop")
+        with pytest.raises(TypeError):
+            Store(hass, 1, "probe", serialize_in_event_loop=False)  # type: ignore[call-arg,unused-ignore]
 
 
 async def test_final_write_saves_pending_changes(
