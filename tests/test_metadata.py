@@ -1152,5 +1152,3 @@ def test_quality_scale_statuses() -> None:
         if value["status"] in {"exempt", "todo"}:
             assert isinstance(value.get("comment"), str), f"{rule} needs a comment"
             assert value["comment"].strip(), f"{rule} needs a comment"
-
-
