@@ -277,6 +277,12 @@ async def async_send(
     return outcome(result=result)
 
 
+def _retrieved(task: asyncio.Task[SendResult]) -> None:
+    """Take the send's outcome: its caller may have stopped waiting for it."""
+    if not task.cancelled():
+        task.exception()
+
+
 async def _async_send_claimed(
     hass: HomeAssistant,
     entry: SmsOfficeConfigEntry,
@@ -295,84 +301,56 @@ async def _async_send_claimed(
     """
     tracker = entry.runtime_data.tracker
     try:
-        return await _async_send_and_record(
-            hass,
-            entry,
-            numbers=numbers,
-            message=message,
-            content=content,
-            reference=reference,
-            scheduled_at=scheduled_at,
-            settings=settings,
-        )
-    finally:
-        tracker.async_release(reference)
-
-
-def _retrieved(task: asyncio.Task[SendResult]) -> None:
-    """Take the send's outcome: its caller may have stopped waiting for it."""
-    if not task.cancelled():
-        task.exception()
-
-
-async def _async_send_and_record(
-    hass: HomeAssistant,
-    entry: SmsOfficeConfigEntry,
-    *,
-    numbers: NumberCheck,
-    message: str,
-    content: str,
-    reference: str,
-    scheduled_at: datetime | None,
-    settings: dict[str, Any],
-) -> SendResult:
-    tracker = entry.runtime_data.tracker
-    usage = tracker.usage
-    cost = estimate_parts(content).parts * len(numbers.valid)
-    try:
-        claim = usage.claim(message, numbers.valid, reference, cost, daily_limit(entry))
-    except DailyLimitError as err:
-        raise _limit_error(hass, entry, err) from err
-    try:
-        result = await entry.runtime_data.client.send(
-            numbers,
-            content,
-            reference=reference,
-            scheduled_at=scheduled_at,
-            **settings,
-        )
-    except SmsOfficeValidationError as err:
-        usage.async_release(claim)
-        raise validation_error(err) from err
-    except SmsOfficeError as err:
-        if isinstance(err, SmsOfficeResponseError) or (
-            isinstance(err, SmsOfficeConnectionError) and err.maybe_sent
-        ):
-            # The gateway may have accepted it: keep it, so that its delivery
-            # report is matched and a status check can settle it. Its credits
-            # count for the limit; a repeat of it is not suppressed.
+        usage = tracker.usage
+        cost = estimate_parts(content).parts * len(numbers.valid)
+        try:
+            claim = usage.claim(
+                message, numbers.valid, reference, cost, daily_limit(entry)
+            )
+        except DailyLimitError as err:
+            raise _limit_error(hass, entry, err) from err
+        try:
+            result = await entry.runtime_data.client.send(
+                numbers,
+                content,
+                reference=reference,
+                scheduled_at=scheduled_at,
+                **settings,
+            )
+        except SmsOfficeValidationError as err:
+            usage.async_release(claim)
+            raise validation_error(err) from err
+        except SmsOfficeError as err:
+            if isinstance(err, SmsOfficeResponseError) or (
+                isinstance(err, SmsOfficeConnectionError) and err.maybe_sent
+            ):
+                # The gateway may have accepted it: keep it, so that its delivery
+                # report is matched and a status check can settle it. Its credits
+                # count for the limit; a repeat of it is not suppressed.
+                usage.async_spent(claim, numbers.valid, cost, reference=None)
+                tracker.async_sent(
+                    tracker.outbox.add(
+                        reference,
+                        numbers.valid,
+                        maybe_sent=True,
+                        scheduled_at=scheduled_at.timestamp() if scheduled_at else None,
+                    )
+                )
+            else:
+                usage.async_release(claim)
+            raise handle_gateway_error(hass, entry, err, reference=reference) from err
+        except asyncio.CancelledError:
+            # Only Home Assistant stopping cancels a send (its callers cannot):
+            # the request may have arrived, so it counts and is kept as maybe sent.
             usage.async_spent(claim, numbers.valid, cost, reference=None)
             tracker.async_sent(
-                tracker.outbox.add(
-                    reference,
-                    numbers.valid,
-                    maybe_sent=True,
-                    scheduled_at=scheduled_at.timestamp() if scheduled_at else None,
-                )
+                tracker.outbox.add(reference, numbers.valid, maybe_sent=True)
             )
-        else:
-            usage.async_release(claim)
-        raise handle_gateway_error(hass, entry, err, reference=reference) from err
-    except asyncio.CancelledError:
-        # Only Home Assistant stopping cancels a send (its callers cannot):
-        # the request may have arrived, so it counts and is kept as maybe sent.
-        usage.async_spent(claim, numbers.valid, cost, reference=None)
-        tracker.async_sent(
-            tracker.outbox.add(reference, numbers.valid, maybe_sent=True)
+            raise
+        usage.async_spent(
+            claim, result.destinations, result.credits, reference=result.reference
         )
-        raise
-    usage.async_spent(
-        claim, result.destinations, result.credits, reference=result.reference
-    )
-    tracker.async_sent(tracker.outbox.add_sent(result))
-    return result
+        tracker.async_sent(tracker.outbox.add_sent(result))
+        return result
+    finally:
+        tracker.async_release(reference)
