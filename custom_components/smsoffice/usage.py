@@ -416,10 +416,13 @@ class Usage:
         """Forget messages older than the longest window; keep at most MAX_RECENT."""
         since = now - RECENT_MAX_AGE
         recent = self._recent
-        for key in [key for key, (sent_at, _) in recent.items() if sent_at <= since]:
-            del recent[key]
-        while len(recent) > MAX_RECENT:
-            del recent[next(iter(recent))]
+        # Oldest first (a fresh record goes to the end): only the front is
+        # looked at, not every record at every send.
+        while recent:
+            oldest = next(iter(recent))
+            if recent[oldest][0] > since and len(recent) <= MAX_RECENT:
+                break
+            del recent[oldest]
 
     def _changed(self) -> None:
         if not self._removed:
