@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 import socket
 from typing import Any
 
+from aiohttp import ClientResponse, payload
 from aiohttp.test_utils import TestClient
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant
@@ -141,6 +143,36 @@ async def http(
 def events(hass: HomeAssistant) -> list[Event]:
     """The `smsoffice_delivery_status` events fired."""
     return async_capture_events(hass, EVENT_DELIVERY_STATUS)
+
+
+async def post_with_a_held_body[T](
+    http: TestClient, path: str, body: bytes, meanwhile: Coroutine[Any, Any, T]
+) -> tuple[ClientResponse, T]:
+    """POST a form whose body stops after 10 bytes until `meanwhile` has run.
+
+    The request's head and first bytes reach Home Assistant first: what
+    `meanwhile` does (an unload, a removal) happens while the callback is on
+    its way. Returns the response and what `meanwhile` returned.
+    """
+    held = asyncio.Event()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body[:10]
+        await held.wait()
+        yield body[10:]
+
+    request = asyncio.ensure_future(
+        http.post(
+            path,
+            data=payload.AsyncIterablePayload(chunks()),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    )
+    await asyncio.sleep(0.05)  # the request's head and first chunk are in
+    assert not request.done()
+    result = await meanwhile
+    held.set()
+    return await request, result
 
 
 def closed_port_url() -> str:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-from aiohttp import payload
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
@@ -39,7 +37,7 @@ from custom_components.smsoffice.status_polling import (
     MAX_REQUESTS_PER_MINUTE,
     STATUS_POLL_FIRST,
 )
-from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
+from tests.conftest import GUARD, MOTHER, WEBHOOK_ID, post_with_a_held_body
 from tests.fake_smsoffice import FakeSmsOffice
 
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
@@ -525,25 +523,13 @@ async def test_callback_inside_the_handler_when_the_entry_is_removed(
         f"reference={REFERENCE}&status=delivered&destination={MOTHER}"
         "&timestamp=20261130120000&operator=28202"
     ).encode()
-    removed = asyncio.Event()
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield body[:10]
-        await removed.wait()
-        yield body[10:]
-
-    request = asyncio.ensure_future(
-        http.post(
-            WEBHOOK_PATH,
-            data=payload.AsyncIterablePayload(chunks()),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+    response, removed = await post_with_a_held_body(
+        http,
+        WEBHOOK_PATH,
+        body,
+        hass.config_entries.async_remove(loaded_entry.entry_id),
     )
-    await asyncio.sleep(0.05)  # the request's head and first chunk are in
-    assert not request.done()
-    assert await hass.config_entries.async_remove(loaded_entry.entry_id)
-    removed.set()
-    response = await request
+    assert removed
 
     assert response.status == 200
     await hass.async_block_till_done()

@@ -21,7 +21,7 @@ from custom_components.smsoffice.const import (
     CONF_WEBHOOK_ID,
 )
 from custom_components.smsoffice.webhook import MAX_BODY_BYTES, webhook_url
-from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
+from tests.conftest import GUARD, MOTHER, WEBHOOK_ID, post_with_a_held_body
 from tests.fake_smsoffice import FakeSmsOffice
 
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
@@ -528,25 +528,13 @@ async def test_callback_while_not_loaded_is_acknowledged(
     await send(hass, [MOTHER])
     outbox = loaded_entry.runtime_data.tracker.outbox
     body = "&".join(f"{k}={v}" for k, v in callback_params().items()).encode()
-    unloaded = asyncio.Event()
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield body[:10]
-        await unloaded.wait()
-        yield body[10:]
-
-    request = asyncio.ensure_future(
-        http.post(
-            WEBHOOK_PATH,
-            data=payload.AsyncIterablePayload(chunks()),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+    response, unloaded = await post_with_a_held_body(
+        http,
+        WEBHOOK_PATH,
+        body,
+        hass.config_entries.async_unload(loaded_entry.entry_id),
     )
-    await asyncio.sleep(0.05)  # the request's head and first chunk are in
-    assert not request.done()
-    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
-    unloaded.set()
-    response = await request
+    assert unloaded
 
     assert (response.status, await response.text()) == (200, "OK")
     await hass.async_block_till_done()
