@@ -31,9 +31,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smsoffice.client.numbers import INLINE_LIMIT
 from custom_components.smsoffice.const import CONF_FLASH, CONF_URGENT, DOMAIN
+from tests.client.test_numbers import MANY, mixed_inputs
 from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
 from tests.fake_smsoffice import FakeSmsOffice
-from tests.test_numbers import MANY, mixed_inputs
 
 MOTHER_ENTITY = "notify.sms_office_homealarm_mother"
 GUARD_ENTITY = "notify.sms_office_homealarm_night_guard"

@@ -44,9 +44,9 @@ from custom_components.smsoffice.error_handling import (
     handle_gateway_error,
     validation_error,
 )
+from tests.client.test_numbers import MANY, mixed_inputs, spies
 from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
 from tests.fake_smsoffice import FakeSmsOffice
-from tests.test_numbers import MANY, mixed_inputs, spies
 
 OTHER = "995555112233"
 

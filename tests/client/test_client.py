@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.smsoffice.client import (
+from smsoffice_client import (
     DeliveryStatus,
     Encoding,
     InvalidContentError,
@@ -53,27 +53,31 @@ from custom_components.smsoffice.client import (
     check_schedule,
     estimate_parts,
 )
-from custom_components.smsoffice.client.numbers import INLINE_LIMIT
+from smsoffice_client.numbers import INLINE_LIMIT
+from tests.client.test_numbers import MANY, mixed_inputs
 from tests.fake_smsoffice import FakeSmsOffice
-from tests.test_numbers import MANY, mixed_inputs
 
-KEY = "test-api-key"  # the key of the `gateway` fixture (tests/conftest.py)
+KEY = "test-api-key"
 SENDER = "HomeAlarm"
 GEO = "995555123456"
 GEO2 = "995577654321"
 GEO3 = "995599112233"
 GEORGIA = timezone(timedelta(hours=4))
 FORM = "application/x-www-form-urlencoded"
-CLIENT_LOGGER = "custom_components.smsoffice.client.client"
+CLIENT_LOGGER = "smsoffice_client.client"
 # Retries of the client under test: 2 retries, so 3 attempts at most.
 RETRIES = 2
 
 ClientFactory = Callable[..., SmsOfficeClient]
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Replace the conftest's autouse fixture: the client needs no Home Assistant."""
+@pytest.fixture
+async def gateway() -> AsyncIterator[FakeSmsOffice]:
+    """Run a fake smsoffice.ge on loopback that knows `KEY` and `SENDER`."""
+    async with FakeSmsOffice(
+        api_keys=[KEY], senders=["smsoffice", SENDER], slow_seconds=3
+    ) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -1523,8 +1527,8 @@ async def test_key_echoed_by_the_gateway_is_masked(
 
 
 def test_nested_error_code_is_read_when_the_top_level_says_zero() -> None:
-    from custom_components.smsoffice.client.client import _check_envelope
-    from custom_components.smsoffice.client.errors import SmsOfficeBalanceError
+    from smsoffice_client.client import _check_envelope
+    from smsoffice_client.errors import SmsOfficeBalanceError
 
     envelope = {
         "Success": False,

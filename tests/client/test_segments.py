@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.smsoffice.client import Encoding, SegmentEstimate, estimate_parts
-from custom_components.smsoffice.client.segments import GSM7_BASIC, GSM7_EXTENSION
+from smsoffice_client import Encoding, SegmentEstimate, estimate_parts
+from smsoffice_client.segments import GSM7_BASIC, GSM7_EXTENSION
 
 GSM7 = Encoding.GSM7
 UCS2 = Encoding.UCS2
 EMOJI = "😀"  # outside the BMP: a surrogate pair in UCS-2
 KA = "ა"  # Georgian: UCS-2
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Replace the conftest's autouse fixture: these tests need no Home Assistant."""
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,13 @@ import threading
 
 import pytest
 
-from custom_components.smsoffice.client import (
+from smsoffice_client import (
     InvalidNumberError,
     NumberCheck,
     check_numbers,
     normalise_number,
 )
-from custom_components.smsoffice.client.numbers import (
+from smsoffice_client.numbers import (
     INLINE_LIMIT,
     async_check_numbers,
 )
@@ -72,11 +72,6 @@ def spies(raw: Iterable[str]) -> tuple[list[str], list[tuple[str, int]]]:
             return str(self).strip(chars)
 
     return [Spy(text) for text in raw], reads
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Replace the conftest's autouse fixture: these tests need no Home Assistant."""
 
 
 @pytest.mark.parametrize(

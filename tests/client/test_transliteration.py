@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 
-from custom_components.smsoffice.client import Encoding, estimate_parts
-from custom_components.smsoffice.client.transliteration import (
+from smsoffice_client import Encoding, estimate_parts
+from smsoffice_client.transliteration import (
     MKHEDRULI_TO_LATIN,
     has_georgian_letters,
     transliterate,
