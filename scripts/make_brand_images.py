@@ -1,11 +1,18 @@
-"""Draw the integration's brand images into custom_components/smsoffice/brand/.
+"""Draw the integration's brand images, in the two places they are read from.
 
-Home Assistant (2026.3 and later) and HACS read `icon.png`, `logo.png` and their
-`@2x` variants from that folder. The images are drawn, not traced: a speech
-bubble with "SMS" in it, and for the logo the bubble beside the words
-"SMS Office". Run from the repository root with Pillow installed:
+- custom_components/smsoffice/brand/: Home Assistant (2026.3 and later) and
+  HACS read `icon.png`, `logo.png` and their `@2x` variants from there.
+- brands/custom_integrations/smsoffice/: the same four files, laid out as a
+  pull request to github.com/home-assistant/brands needs them; Home Assistant
+  before 2026.3 takes icons only from that repository (see RELEASING.md).
 
-    python scripts/make_brand_images.py
+Sizes as the brands repository requires: icons 256x256 and 512x512, logos
+256 and 512 pixels high (the shortest side), landscape, trimmed, transparent.
+The images are drawn, not traced: a speech bubble with "SMS" in it, and for
+the logo the bubble beside the words "SMS Office". Run from the repository
+root with Pillow installed (the test venv has it):
+
+    .venv/bin/python scripts/make_brand_images.py
 
 Everything is drawn at four times the final size and scaled down, which gives
 smooth edges. The text uses DejaVu Sans Bold when the system has it and
@@ -18,9 +25,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-BRAND_DIR = (
-    Path(__file__).resolve().parent.parent / "custom_components" / "smsoffice" / "brand"
-)
+ROOT = Path(__file__).resolve().parent.parent
+BRAND_DIR = ROOT / "custom_components" / "smsoffice" / "brand"
+BRANDS_SUBMISSION_DIR = ROOT / "brands" / "custom_integrations" / "smsoffice"
 
 SUPERSAMPLE = 4
 # A calm blue, lighter at the top of the bubble.
@@ -144,16 +151,17 @@ def logo(height: int) -> Image.Image:
 
 
 def main() -> None:
-    """Write icon.png, icon@2x.png, logo.png and logo@2x.png."""
-    BRAND_DIR.mkdir(parents=True, exist_ok=True)
+    """Write icon.png, icon@2x.png, logo.png and logo@2x.png into both folders."""
     outputs = {
         "icon.png": bubble(256),
         "icon@2x.png": bubble(512),
         "logo.png": logo(256),
         "logo@2x.png": logo(512),
     }
-    for name, image in outputs.items():
-        image.save(BRAND_DIR / name, optimize=True)
+    for folder in (BRAND_DIR, BRANDS_SUBMISSION_DIR):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, image in outputs.items():
+            image.save(folder / name, optimize=True)
 
 
 if __name__ == "__main__":
