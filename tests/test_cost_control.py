@@ -13,7 +13,9 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -104,6 +106,36 @@ def limit_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | 
 
 def usage_key(entry: MockConfigEntry) -> str:
     return f"{DOMAIN}.usage.{entry.entry_id}"
+
+
+async def save_options(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> None:
+    """Change options in the options form, as a user does; the entry reloads."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    current = {
+        key: entry.options[key]
+        for key in result["data_schema"].schema
+        if key in entry.options
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**current, **changes}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def restart_issue_registry(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """Load the repair issues as Home Assistant's next start does, from its file."""
+    registry = ir.async_get(hass)
+    hass_storage[ir.STORAGE_KEY] = {
+        "version": ir.STORAGE_VERSION_MAJOR,
+        "minor_version": ir.STORAGE_VERSION_MINOR,
+        "key": ir.STORAGE_KEY,
+        "data": registry._data_to_save(),
+    }
+    await ir.async_load(hass)
 
 
 # ------------------------------------------------------------ transliteration
@@ -437,8 +469,9 @@ async def test_daily_limit_after_a_restart(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
 
-    # Home Assistant does not keep the issue through a restart: raised again.
-    assert limit_issue(hass, config_entry) is not None
+    # The refusal's repair issue is not among the saved ones: it was cleared
+    # before the restart (room was made), and stays cleared.
+    assert limit_issue(hass, config_entry) is None
     assert hass.states.get(CREDITS_TODAY).state == "3"
     with pytest.raises(HomeAssistantError) as refused:
         await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")
@@ -486,6 +519,140 @@ async def test_credits_of_a_failed_send_are_released(
 
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Now it fits")
     assert hass.states.get(CREDITS_TODAY).state == "2"
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
+async def test_raising_the_limit_in_the_options_clears_the_issue(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """The repair says to raise the limit: saving a limit with room clears it."""
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two credits")
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Refused")
+    issue = limit_issue(hass, loaded_entry)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "title": loaded_entry.title,
+        "limit": "2",
+    }
+
+    await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 4})
+    assert limit_issue(hass, loaded_entry) is None
+    # Cleared for the rest of the day: another reload does not bring it back.
+    await reload(hass, loaded_entry)
+    assert limit_issue(hass, loaded_entry) is None
+
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Now it fits")
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Over the new limit")
+    issue = limit_issue(hass, loaded_entry)
+    assert issue is not None
+    assert issue.translation_placeholders["limit"] == "4"
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 5})])
+async def test_a_raise_that_leaves_no_room_keeps_the_issue(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """4 credits sent, then the limit lowered to 2: raising it to 4 is not enough."""
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="x" * 161)  # 4
+    await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 2})
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Refused")
+    assert limit_issue(hass, loaded_entry) is not None
+
+    await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 4})
+    issue = limit_issue(hass, loaded_entry)
+    assert issue is not None
+    assert issue.active
+    # It names the limit as it is now, not the one of the refusal.
+    assert issue.translation_placeholders == {
+        "title": loaded_entry.title,
+        "limit": "4",
+    }
+
+    await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 5})
+    assert limit_issue(hass, loaded_entry) is None
+    await send_sms(hass, recipients=[MOTHER], message="The fifth credit")
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 5})])
+async def test_a_send_that_goes_through_with_credits_left_clears_the_issue(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """A send refused with 3 credits left; sends after it show there is room."""
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")  # 2
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER, GUARD], message="x" * 161)  # 4
+    assert limit_issue(hass, loaded_entry) is not None
+
+    await send_sms(hass, recipients=[MOTHER], message="One")  # 3: 2 left
+    assert limit_issue(hass, loaded_entry) is None
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 4})])
+async def test_a_send_that_uses_the_last_credits_keeps_the_issue(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")  # 2
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER, GUARD], message="x" * 161)  # 4
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two more")  # 4: none left
+    issue = limit_issue(hass, loaded_entry)
+    assert issue is not None
+    assert issue.active
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
+async def test_credits_given_back_clear_the_issue(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """Refused while a send held the credits; that send fails: there is room."""
+    gateway.inject("hold", endpoint="send")
+    first = asyncio.ensure_future(
+        send_sms(hass, recipients=[MOTHER, GUARD], message="First", sender="Unknown")
+    )
+    await gateway.wait_for_held()
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Second")
+    assert limit_issue(hass, loaded_entry) is not None
+    gateway.release()
+    with pytest.raises(HomeAssistantError):
+        await first
+    assert limit_issue(hass, loaded_entry) is None
+
+
+@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
+async def test_the_limit_issue_survives_a_restart(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Home Assistant keeps the issue through a restart (inactive): the set-up shows it."""
+    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two credits")
+    with pytest.raises(HomeAssistantError):
+        await send_sms(hass, recipients=[MOTHER], message="Refused")
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+
+    await restart_issue_registry(hass, hass_storage)
+    kept = limit_issue(hass, loaded_entry)
+    assert kept is not None
+    assert not kept.active
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    issue = limit_issue(hass, loaded_entry)
+    assert issue is not None
+    assert issue.active
+    assert issue.translation_placeholders == {
+        "title": loaded_entry.title,
+        "limit": "2",
+    }
+
+    # A raise with room still clears it.
+    await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 3})
+    assert limit_issue(hass, loaded_entry) is None
 
 
 # ------------------------------------------------------ duplicate suppression

@@ -86,17 +86,20 @@ async def async_setup_entry(
     """Add the balance and usage sensors; roll the usage over at midnight.
 
     The usage outlives this set-up (it is the entry's); its midnight timer is
-    this set-up's, and so is the daily limit's repair issue check.
+    this set-up's, and so are the checks of the daily limit's repair issue:
+    now (the options may have raised the limit), after each send or release
+    of credits, and at midnight.
     """
     coordinator = entry.runtime_data.balance
     usage = entry.runtime_data.tracker.usage
 
     @callback
-    def new_day() -> None:
-        async_update_limit_issue(hass, entry)
+    def check_limit_issue() -> None:
+        async_update_limit_issue(hass, entry, check_only=True)
 
-    entry.async_on_unload(usage.async_start(new_day))
-    new_day()  # a refusal of today survives a restart; one of yesterday does not
+    entry.async_on_unload(usage.async_start(check_limit_issue))
+    entry.async_on_unload(usage.async_add_listener(check_limit_issue))
+    check_limit_issue()
     async_add_entities(
         SmsOfficeSensor(entry, coordinator, description) for description in SENSORS
     )

@@ -127,28 +127,59 @@ def daily_limit(entry: ConfigEntry) -> int:
 
 
 @callback
-def async_update_limit_issue(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Show the daily limit's repair issue while a send was refused today.
+def async_update_limit_issue(
+    hass: HomeAssistant, entry: ConfigEntry, *, check_only: bool = False
+) -> None:
+    """Show the daily limit's repair issue while a refused send has no room today.
 
-    Raised when a send is refused, cleared at the next local midnight (or
-    when the limit is switched off); raised again by a set-up later that day,
-    as Home Assistant does not keep the issue through a restart.
+    Raised when a send is refused (the default). With `check_only` (a set-up,
+    a send or a release of credits, midnight) the issue is kept, naming the
+    current limit, or cleared: at the next local midnight, when the limit is
+    switched off, and as soon as there is room again today: credits are left
+    and either more are left than at the refusal (the options raised the limit,
+    a send still out gave its credits back) or a send went through since.
+
+    One cleared stays cleared for the rest of the day (until a new refusal).
+    Through a restart Home Assistant keeps an issue only as inactive, without
+    what it was raised with: the set-up shows it again, counting from then.
     """
     usage: Usage = entry.runtime_data.tracker.usage
     issue_id = ISSUE_DAILY_LIMIT.format(entry_id=entry.entry_id)
     limit = daily_limit(entry)
-    if limit > 0 and usage.limit_reached_today:
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="daily_limit_reached",
-            translation_placeholders={"title": entry.title, "limit": str(limit)},
-        )
-    else:
+    if limit <= 0 or not usage.limit_reached_today:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    left = usage.left_today(limit)
+    credits_today = usage.credits_today
+    data: dict[str, str | int | float | None] = {
+        "left": left,
+        "credits": credits_today,
+    }
+    if check_only:
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+        if issue is None:  # never raised today, or cleared
+            return
+        if issue.data is not None:  # None: kept through a restart
+            data = issue.data
+            then_left, then_credits = data.get("left"), data.get("credits")
+            if (
+                left > 0
+                and isinstance(then_left, int)
+                and isinstance(then_credits, int)
+                and (left > then_left or credits_today > then_credits)
+            ):
+                ir.async_delete_issue(hass, DOMAIN, issue_id)
+                return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        data=data,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="daily_limit_reached",
+        translation_placeholders={"title": entry.title, "limit": str(limit)},
+    )
 
 
 class Usage:
