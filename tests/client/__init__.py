@@ -10,9 +10,9 @@ another relatively, so the folder works under either name.
 
 These tests run in the main test run and, to prove they need no Home
 Assistant, again in a process that cannot import it
-(tests/test_client_package.py). Alone: `pytest tests/client
---confcutdir=tests/client -p no:homeassistant` (no conftest above this folder
-is loaded).
+(tests/test_client_package.py). Alone, from the repository's root, with no
+plugin of the Home Assistant harness and no conftest above this folder: the
+command in custom_components/smsoffice/client/README.md ("Tests").
 """
 
 from __future__ import annotations

@@ -81,14 +81,6 @@ async def gateway() -> AsyncIterator[FakeSmsOffice]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    """Return a session that resolves names without opening a DNS socket."""
-    connector = aiohttp.TCPConnector(resolver=aiohttp.ThreadedResolver())
-    async with aiohttp.ClientSession(connector=connector) as client_session:
-        yield client_session
-
-
-@pytest.fixture
 def make_client(
     session: aiohttp.ClientSession, gateway: FakeSmsOffice
 ) -> ClientFactory:

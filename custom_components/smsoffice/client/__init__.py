@@ -1,7 +1,8 @@
 """Client of the smsoffice.ge SMS gateway (no Home Assistant imports).
 
-Kept inside the integration but written so it could move to its own package
-unchanged.
+The integration's subpackage `client`, and the same files are the package
+`smsoffice-client` (import name `smsoffice_client`): see pyproject.toml and
+README.md in this folder. Modules here import one another relatively only.
 """
 
 from .client import DEFAULT_BASE_URL, SmsOfficeClient
@@ -34,6 +35,7 @@ from .numbers import (
     normalise_number,
 )
 from .segments import Encoding, SegmentEstimate, estimate_parts
+from .transliteration import has_georgian_letters, transliterate
 from .validation import (
     MAX_CONTENT_LENGTH,
     MAX_REFERENCE_LENGTH,
@@ -79,7 +81,9 @@ __all__ = [
     "check_schedule",
     "check_sender",
     "estimate_parts",
+    "has_georgian_letters",
     "load_number_metadata",
     "new_reference",
     "normalise_number",
+    "transliterate",
 ]
