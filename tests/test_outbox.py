@@ -28,6 +28,7 @@ from custom_components.smsoffice.outbox import (
     Outbox,
     OutboxRecord,
 )
+from custom_components.smsoffice.usage import Usage
 from tests.conftest import GUARD, MOTHER
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -368,14 +369,17 @@ async def test_references_are_counted_in_step(
 async def test_saves_are_encoded_off_the_event_loop(hass: HomeAssistant) -> None:
     """Releases whose store could encode in the event loop are told not to.
 
+    The outbox and the usage counts both: what they give is a snapshot taken
+    in the event loop (see test_saving.py).
+
     On releases without the option (2025.4) the store always encodes in a
     worker thread, and it must not be passed (the store would refuse it).
     """
-    store = Outbox(hass, "encoded")._store
+    stores = [Outbox(hass, "encoded")._store, Usage(hass, "encoded")._saving.store]
     if "serialize_in_event_loop" in inspect.signature(Store).parameters:
-        assert store._serialize_in_event_loop is False
+        assert [store._serialize_in_event_loop for store in stores] == [False, False]
     else:
-        assert not hasattr(store, "_serialize_in_event_loop")
+        assert not any(hasattr(store, "_serialize_in_event_loop") for store in stores)
         with pytest.raises(TypeError):
             Store(hass, 1, "probe", serialize_in_event_loop=False)  # type: ignore[call-arg,unused-ignore]
 

@@ -9,13 +9,15 @@ that comes after that (a send that was still out) writes nothing.
 
 A scheduled message is aged from its scheduled time, not from the request.
 
-Changes are written a little later, in one batch, by the `Store`'s delayed
-save (which also writes at Home Assistant's final write). The event loop only
-takes a snapshot of the records' values, a tuple each (the loop changes records
-in place, so they cannot be read from another thread); the JSON is encoded in a
-worker thread (Home Assistant releases whose `Store` can encode in the event
-loop are told not to). Stored form: the field names once, then one list of
-values per record. Stored records become records in a worker thread too.
+Changes are written in batches by the `Store` (see `storage.py`), by a
+deadline that later changes do not push back: a send's records within
+`SEND_SAVE_DELAY` seconds, any other change (a report, a poll's times) within
+`SAVE_DELAY`, however many follow; pending changes are also written at Home
+Assistant's final write. The event loop only takes a snapshot of the records'
+values, a tuple each (the loop changes records in place, so they cannot be read
+from another thread); the JSON is encoded in a worker thread. Stored form: the
+field names once, then one list of values per record, statuses by their names.
+Stored records become records in a worker thread too.
 """
 
 from __future__ import annotations
@@ -23,22 +25,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, fields
 from datetime import timedelta
-import inspect
 import itertools
 import operator
 import time
 from typing import Any, Final, TypedDict
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.storage import Store
 
 from .client import DeliveryStatus, SendResult
 from .const import DOMAIN, LOGGER
+from .storage import DeadlineSave
 
 STORAGE_VERSION = 2
 MAX_RECORDS = 20_000
 MAX_AGE = timedelta(days=7)
-SAVE_DELAY = 2.0
+# A change is written at most this many seconds after the first one not written.
+SAVE_DELAY: Final = 10.0
+# A send's records sooner: a power cut must not make them "not sent here".
+SEND_SAVE_DELAY: Final = 1.0
 
 # Statuses are stored as `DeliveryStatus` values; these will not change any more.
 _FINAL_STATUSES: Final = frozenset(s.value for s in DeliveryStatus if s.is_final)
@@ -79,14 +83,6 @@ _REQUIRED = tuple(
 )
 # A record's values, in the order of `_FIELDS`: the snapshot taken to save it.
 _values: Final = operator.attrgetter(*_FIELDS)
-
-# Home Assistant releases whose `Store` can encode in the event loop do so unless
-# told otherwise; older ones always encode in a worker thread.
-_STORE_OPTIONS: Final[dict[str, Any]] = (
-    {"serialize_in_event_loop": False}
-    if "serialize_in_event_loop" in inspect.signature(Store).parameters
-    else {}
-)
 
 
 class _StoredOutbox(TypedDict):
@@ -260,13 +256,10 @@ class Outbox:
     ) -> None:
         """Keep at most `max_records`, none older than `max_age`."""
         self._hass = hass
-        self._store: Store[_StoredOutbox] = Store(
-            hass,
-            STORAGE_VERSION,
-            f"{DOMAIN}.outbox.{entry_id}",
-            private=True,
-            **_STORE_OPTIONS,
+        self._saving = DeadlineSave(
+            hass, STORAGE_VERSION, f"{DOMAIN}.outbox.{entry_id}", self._data
         )
+        self._store = self._saving.store
         self._records: dict[str, OutboxRecord] = {}
         # How many records each reference has: `has_reference` without a scan.
         self._references: dict[str, int] = {}
@@ -274,7 +267,6 @@ class Outbox:
         self._reserved: set[str] = set()
         self._max_records = max_records
         self._max_age = max_age.total_seconds()
-        self._removed = False
 
     async def async_load(self) -> None:
         """Read the records saved before a restart (before any is added)."""
@@ -328,7 +320,8 @@ class Outbox:
             records[key] = record
             added.append(record)
         _prune(records, references, sent_at - self._max_age, self._max_records)
-        self.changed()
+        # A report for a message sent elsewhere is no send of ours.
+        self._saving.async_changed(SAVE_DELAY if foreign else SEND_SAVE_DELAY)
         return added
 
     def add_foreign(self, reference: str, destination: str) -> OutboxRecord:
@@ -392,8 +385,7 @@ class Outbox:
     @callback
     def changed(self) -> None:
         """Save within `SAVE_DELAY` seconds (also after a change made in place)."""
-        if not self._removed:
-            self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._saving.async_changed(SAVE_DELAY)
 
     def records(self) -> Iterator[OutboxRecord]:
         """Yield every record, oldest first."""
@@ -405,17 +397,13 @@ class Outbox:
 
     async def async_save_now(self) -> None:
         """Write the records now, replacing a pending delayed save."""
-        if not self._removed:
-            await self._store.async_save(self._data())
+        await self._saving.async_save_now()
 
     async def async_remove(self) -> None:
         """Delete the saved records (the entry is removed); save nothing after."""
-        self._removed = True
-        # A save in progress is waited for (saves take the store's lock), so
-        # that it cannot write the file again after it is deleted.
-        await self._store.async_save(self._data())
-        await self._store.async_remove()
+        await self._saving.async_remove()
 
+    @callback
     def _data(self) -> _StoredOutbox:
         """Snapshot the records' values, in the event loop; encoded elsewhere."""
         return {

@@ -5,9 +5,10 @@ Feeds the daily credit limit, duplicate suppression and the usage sensors.
 A `Usage` lives as long as its config entry, not one set-up of it, like the
 outbox: it hangs on the entry's `DeliveryTracker` (made on the first set-up,
 kept through reloads and failed set-ups, dropped with its file when the entry
-is removed). Its counts and the recent messages are saved by a `Store` with a
-delayed save (also written at Home Assistant's final write), so they survive
-restarts.
+is removed). Its counts and the recent messages are saved by a `Store` (see
+`storage.py`) within `SAVE_DELAY` seconds of the first change not written,
+however many follow (and at Home Assistant's final write), so they survive
+restarts; the snapshot is taken in the event loop, encoded in a worker thread.
 
 Days and months are Home Assistant's local ones. The counts roll over when
 read on a new day (so a restart after midnight starts at 0), and each set-up
@@ -38,7 +39,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_time
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -49,9 +49,12 @@ from .const import (
     LOGGER,
     MAX_DUPLICATE_WINDOW,
 )
+from .storage import DeadlineSave
 
 STORAGE_VERSION: Final = 1
-SAVE_DELAY: Final = 2.0
+# Counts change at sends: written at most this long after the first change not
+# written (a deadline that later changes do not push back).
+SAVE_DELAY: Final = 1.0
 # Messages remembered for duplicate suppression (each number of each send).
 MAX_RECENT: Final = 10_000
 # Kept as long as the longest window the options offer, whatever the current one.
@@ -189,8 +192,8 @@ class Usage:
         """Serve one entry for as long as it exists."""
         self._hass = hass
         self._entry_id = entry_id
-        self._store: Store[_StoredUsage] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.usage.{entry_id}", private=True
+        self._saving = DeadlineSave(
+            hass, STORAGE_VERSION, f"{DOMAIN}.usage.{entry_id}", self._data
         )
         self._day, self._month = _today()
         self._sent_today = 0
@@ -203,11 +206,10 @@ class Usage:
         self._pending: dict[str, str] = {}
         self._reserved = 0  # credits claimed by sends whose request is out
         self._listeners: list[Callable[[], None]] = []
-        self._removed = False
 
     async def async_load(self) -> None:
         """Read what was saved before a restart (before any send)."""
-        stored: Any = await self._store.async_load()
+        stored: Any = await self._saving.store.async_load()
         if not isinstance(stored, dict):
             return
         counts = ("sent_today", "credits_today", "credits_month")
@@ -456,25 +458,23 @@ class Usage:
             del recent[oldest]
 
     def _changed(self) -> None:
-        if not self._removed:
-            self._store.async_delay_save(self._data, SAVE_DELAY)
+        self._saving.async_changed(SAVE_DELAY)
 
     async def async_save_now(self) -> None:
         """Write now, replacing a pending delayed save."""
-        if not self._removed:
-            await self._store.async_save(self._data())
+        await self._saving.async_save_now()
 
     async def async_remove(self) -> None:
         """Delete what was saved (the entry is removed); save nothing after."""
-        self._removed = True
         self._listeners.clear()
         ir.async_delete_issue(
             self._hass, DOMAIN, ISSUE_DAILY_LIMIT.format(entry_id=self._entry_id)
         )
-        await self._store.async_save(self._data())
-        await self._store.async_remove()
+        await self._saving.async_remove()
 
+    @callback
     def _data(self) -> _StoredUsage:
+        """Snapshot what is saved, in the event loop: plain values, no live dict."""
         recent = [
             [*key.split("\x1f", 1), sent_at, reference]
             for key, (sent_at, reference) in self._recent.items()
