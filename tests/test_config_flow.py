@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 import hashlib
 import json
+from pathlib import Path
+import re
 import sys
 from types import ModuleType
 from typing import Any
@@ -33,6 +35,7 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.helpers.selector import NumberSelector
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -78,6 +81,7 @@ NEW_KEY = "new-api-key"
 OTHER_KEY = "other-api-key"
 CLOUDHOOK = "https://hooks.nabu.casa/ABCDEFGHIJ"
 BALANCE_SENSOR = "sensor.sms_office_homealarm_balance"
+INTEGRATION = Path(__file__).parents[1] / "custom_components" / DOMAIN
 
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
@@ -881,6 +885,30 @@ async def test_options_flow(
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.runtime_data is not old_runtime
     assert loaded_entry.runtime_data.balance.update_interval == BALANCE_INTERVAL
+
+
+async def test_options_numbers_have_their_units_in_translated_labels(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """A number selector's own unit is shown untranslated: the labels carry it."""
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    numbers = {
+        str(key): value
+        for key, value in result["data_schema"].schema.items()
+        if isinstance(value, NumberSelector)
+    }
+    assert set(numbers) == {
+        CONF_LOW_BALANCE,
+        CONF_DAILY_CREDIT_LIMIT,
+        CONF_DUPLICATE_WINDOW,
+    }
+    for path in ("strings.json", "translations/ka.json"):
+        labels = json.loads((INTEGRATION / path).read_text("utf-8"))["options"]["step"][
+            "init"
+        ]["data"]
+        for key, selector in numbers.items():
+            assert "unit_of_measurement" not in selector.config, key
+            assert re.search(r"\(\S.*\)$", labels[key]), f"{path}: {labels[key]}"
 
 
 @pytest.mark.parametrize("options", [{}])

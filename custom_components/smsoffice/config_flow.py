@@ -365,6 +365,8 @@ class SmsOfficeOptionsFlow(OptionsFlow):
             )
         options = self.config_entry.options
         url, reachable = webhook_url(self.hass, self.config_entry.data)
+        # The numbers' units are in their labels, which are translated: a number
+        # selector's own unit is shown as written (untranslated on 2025.4).
         schema = vol.Schema(
             {
                 vol.Required(CONF_URGENT, default=DEFAULT_URGENT): bool,
@@ -395,7 +397,6 @@ class SmsOfficeOptionsFlow(OptionsFlow):
                         max=MAX_DUPLICATE_WINDOW,
                         step=1,
                         mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="min",
                     )
                 ),
             }
