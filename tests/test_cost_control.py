@@ -108,7 +108,9 @@ def usage_key(entry: MockConfigEntry) -> str:
     return f"{DOMAIN}.usage.{entry.entry_id}"
 
 
-async def save_options(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> None:
+async def save_options(
+    hass: HomeAssistant, entry: MockConfigEntry, **changes: Any
+) -> None:
     """Change options in the options form, as a user does; the entry reloads."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
     current = {

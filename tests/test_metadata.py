@@ -366,6 +366,44 @@ def test_georgian_keeps_account_and_report_apart() -> None:
     assert georgian[("entity", "event", "delivery", "name")] == "მიწოდების სტატუსი"
 
 
+# Placeholders that can stand for 1, and words that then read wrong after them.
+COUNTS = ("balance", "credits", "left", "limit", "threshold")
+PLURALS = re.compile(r"\b(credits|messages|minutes|parts|recipients|numbers)\b")
+
+
+def test_english_reads_right_for_one() -> None:
+    """No "1 credits" or "1 messages": not after a count, nor as a sensor's unit."""
+    for key, value in _leaves(STRINGS):
+        for name in COUNTS:
+            after = value.split(f"{{{name}}}")[1:]
+            for text in after:
+                assert not PLURALS.match(text.strip()), f"{'.'.join(key)}: {{{name}}}"
+    for key, sensor in STRINGS["entity"]["sensor"].items():
+        if unit := sensor.get("unit_of_measurement"):
+            assert not PLURALS.search(unit), f"entity.sensor.{key}: {unit}"
+
+
+def test_georgian_names_the_callback_url_in_georgian() -> None:
+    """უკუგამოძახების URL, as in the set-up and the options; not "callback"."""
+    georgian = dict(_leaves(_json(TRANSLATIONS / "ka.json")))
+    for key, value in georgian.items():
+        assert "callback" not in value.lower(), ".".join(key)
+
+
+def test_translated_action_examples_are_those_of_services_yaml() -> None:
+    """An example is translated only where services.yaml has one; English is it.
+
+    The message's example is words, so it is translated (Developer tools →
+    Actions shows it); numbers, sender names and references are not.
+    """
+    assert STRINGS["services"]["send_sms"]["fields"]["message"].get("example")
+    for name, service in SERVICES.items():
+        fields = (service or {}).get("fields") or {}
+        for field, strings in STRINGS["services"][name].get("fields", {}).items():
+            if "example" in strings:
+                assert strings["example"] == fields[field]["example"], f"{name}.{field}"
+
+
 def test_translation_files_are_formatted() -> None:
     """Two-space indent, UTF-8 characters as they are, a final newline."""
     for path in TRANSLATION_FILES:

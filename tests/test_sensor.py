@@ -93,7 +93,7 @@ async def test_balance_sensor(
     assert state is not None
     assert state.state == "1000"
     assert state.attributes[ATTR_STATE_CLASS] is SensorStateClass.MEASUREMENT
-    assert state.attributes[ATTR_UNIT_OF_MEASUREMENT] == "messages"
+    assert state.attributes[ATTR_UNIT_OF_MEASUREMENT] == "SMS"
     assert state.attributes["friendly_name"] == f"SMS Office {SENDER} Balance"
 
     entity = entity_registry.async_get(BALANCE)

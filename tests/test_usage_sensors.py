@@ -84,8 +84,8 @@ async def test_usage_sensors(
         assert state is not None
         assert state.attributes[ATTR_STATE_CLASS] == "total"
         assert ATTR_LAST_RESET in state.attributes
-        unit = "messages" if key == "sent_today" else "credits"
-        assert state.attributes[ATTR_UNIT_OF_MEASUREMENT] == unit
+        # A unit that reads right after 1 (a credit is one SMS of the balance).
+        assert state.attributes[ATTR_UNIT_OF_MEASUREMENT] == "SMS"
     assert last_reset(hass, CREDITS_TODAY) == dt_util.start_of_local_day()
     assert last_reset(hass, CREDITS_MONTH) == dt_util.start_of_local_day(
         dt_util.now().date().replace(day=1)
