@@ -80,24 +80,31 @@ async def gateway() -> AsyncIterator[FakeSmsOffice]:
         yield fake
 
 
-@pytest.fixture
-def make_client(
-    session: aiohttp.ClientSession, gateway: FakeSmsOffice
+def client_factory(
+    session: aiohttp.ClientSession, base_url: str, retries: int
 ) -> ClientFactory:
-    """Return a factory of clients of the fake, fast to retry and time out."""
+    """Return a factory of clients of `base_url`, fast to retry and time out."""
 
     def make(**overrides: Any) -> SmsOfficeClient:
         options: dict[str, Any] = {
             "api_key": KEY,
-            "base_url": gateway.url,
+            "base_url": base_url,
             "timeout": 2.0,
-            "retries": RETRIES,
+            "retries": retries,
             "retry_delay": 0.001,
         }
         options.update(overrides)
         return SmsOfficeClient(session, options.pop("api_key"), **options)
 
     return make
+
+
+@pytest.fixture
+def make_client(
+    session: aiohttp.ClientSession, gateway: FakeSmsOffice
+) -> ClientFactory:
+    """Return a factory of clients of the fake."""
+    return client_factory(session, gateway.url, RETRIES)
 
 
 @pytest.fixture
@@ -170,19 +177,7 @@ def canned_client(
     session: aiohttp.ClientSession, canned: CannedGateway
 ) -> ClientFactory:
     """Return a factory of clients of the canned server (no retries by default)."""
-
-    def make(**overrides: Any) -> SmsOfficeClient:
-        options: dict[str, Any] = {
-            "api_key": KEY,
-            "base_url": canned.url,
-            "timeout": 2.0,
-            "retries": 0,
-            "retry_delay": 0.001,
-        }
-        options.update(overrides)
-        return SmsOfficeClient(session, options.pop("api_key"), **options)
-
-    return make
+    return client_factory(session, canned.url, 0)
 
 
 def envelope(
