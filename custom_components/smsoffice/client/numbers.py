@@ -4,11 +4,19 @@ The gateway wants international numbers without `+` or `00`
 (`995555123456`). People type `+995 555 12 34 56`, `00995555123456`,
 `555123456`, `555 12-34-56` or `0555123456`; national forms are read as
 Georgian. Numbers with an extension or a letter, and numbers that cannot exist,
-are refused.
+are refused: for a Georgian number, one whose length is not a Georgian number's
+(nine digits, without the leading 0); a number outside Georgia's numbering
+ranges is not refused. A number written without + or 00 that reads as foreign
+must be valid there.
 
 `phonenumbers` takes 30-80 µs a number: `async_check_numbers` checks a long
 list in a worker thread, so that a send to thousands does not hold up the
-event loop for a large fraction of a second.
+event loop for a large fraction of a second. A number already written as the
+gateway wants it, `995` and nine ASCII digits (the form most automations use),
+skips the parser (well under a microsecond): `phonenumbers` finds every such
+number possible and writes it back unchanged, so that is exactly its answer
+(tests/test_number_fast_path.py compares the two, inside Georgia's ranges and
+outside them).
 
 `phonenumbers` imports a module of metadata per region on first use (GE for
 every number, and for a foreign number those of its country code): call
@@ -32,8 +40,12 @@ from .errors import InvalidNumberError
 DEFAULT_REGION = "GE"
 GEORGIA_CODE = 995
 _MIN_BARE_INTERNATIONAL = 11
+# The fast path (see above). ASCII digits only: others are read by the parser.
 _ALREADY_NORMALISED = re.compile(r"995[0-9]{9}")
 _DIGITS_ONLY = re.compile(r"[0-9]+")
+_SEPARATORS = re.compile(r"[\s().-]")
+# The letters of ASCII text (what `str.isalpha` finds there), in one search.
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 # Up to this many inputs are checked in the event loop (at most ~8 ms); more in
 # a worker thread. The hop there and back costs ~0.2-0.3 ms, as much as a few
 # numbers: not worth it for a handful, and negligible beside 100 of them.
@@ -67,7 +79,11 @@ def _parse(raw: str) -> str | None:
     text = raw.strip()
     if _ALREADY_NORMALISED.fullmatch(text):
         return text
-    if any(char.isalpha() for char in text):
+    if (
+        _ASCII_LETTER.search(text) is not None
+        if text.isascii()
+        else any(char.isalpha() for char in text)
+    ):
         # phonenumbers reads letters as keypad digits ("555 1O 2O 3O" becomes
         # 555 16 26 36) and drops trailing ones: a typo must not reach a stranger.
         # Extensions ("ext. 12", "x 7") are refused either way.
@@ -76,7 +92,7 @@ def _parse(raw: str) -> str | None:
     # them (995555123456, 447911123456), possibly with separators. Georgian
     # national numbers have 9 digits (10 with the leading 0), so 11 digits or
     # more not starting with 0 can only be international.
-    digits = re.sub(r"[\s().-]", "", text)
+    digits = _SEPARATORS.sub("", text)
     bare_international = (
         _DIGITS_ONLY.fullmatch(digits) is not None
         and not digits.startswith("0")
