@@ -212,6 +212,7 @@ class FakeSmsOffice:
         self._tasks: set[asyncio.Task[None]] = set()
         self._callback_event = asyncio.Event()  # replaced after each callback
         self._release = asyncio.Event()  # replaced at each `release()`
+        self._release_faults: dict[asyncio.Event, str] = {}  # `release(fault)`
         self._held_changed = asyncio.Event()
         self.held = 0  # requests the "hold" fault holds now
         # Requests being answered now, and the most at once, per endpoint.
@@ -311,8 +312,16 @@ class FakeSmsOffice:
             raise ValueError("count must be at least 1")
         self._faults.extend(_Fault(fault, endpoint) for _ in range(count))
 
-    def release(self) -> None:
-        """Let the requests held by the ``hold`` fault go on (answered normally)."""
+    def release(self, fault: str | None = None) -> None:
+        """Let the requests held by the ``hold`` fault go on.
+
+        They are answered normally, or with ``fault`` (``reset``: the
+        connection drops once the request is in, as if after sending).
+        """
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; expected one of {FAULTS}")
+        if fault is not None:
+            self._release_faults[self._release] = fault
         self._release.set()
         self._release = asyncio.Event()
 
@@ -500,8 +509,8 @@ class FakeSmsOffice:
                 return fault
         return None
 
-    async def _hold(self) -> None:
-        """Wait until `release()` (or the fake stops)."""
+    async def _hold(self) -> str | None:
+        """Wait until `release()` (or the fake stops); return its fault."""
         release = self._release
         self.held += 1
         self._held_changed.set()
@@ -514,6 +523,7 @@ class FakeSmsOffice:
             for waiter in waiters:
                 waiter.cancel()
             self.held -= 1
+        return self._release_faults.get(release) if release.is_set() else None
 
     async def _apply_fault(
         self, fault: _Fault, request: web.Request
@@ -522,7 +532,8 @@ class FakeSmsOffice:
         response: web.StreamResponse | None = None
         match fault.kind:
             case "hold":
-                await self._hold()
+                if (then := await self._hold()) is not None:
+                    response = await self._apply_fault(_Fault(then, None), request)
             case "slow":
                 if self._stopping is not None:
                     with contextlib.suppress(TimeoutError):
