@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
@@ -93,11 +94,15 @@ def handle_gateway_error(
             translation_key=key,
             translation_placeholders={"error": str(err), "reference": reference},
         )
+    # The entry may have unloaded while the request was out (its set-up is
+    # gone): the first balance read of its next set-up raises these issues.
+    loaded = entry.state is ConfigEntryState.LOADED
     if isinstance(err, SmsOfficeApiAccessDisabledError):
-        entry.runtime_data.balance.api_access_disabled()
+        if loaded:
+            entry.runtime_data.balance.api_access_disabled()
     elif isinstance(err, SmsOfficeAuthenticationError):
         entry.async_start_reauth(hass)
-    elif isinstance(err, SmsOfficeBalanceError):
+    elif isinstance(err, SmsOfficeBalanceError) and loaded:
         entry.runtime_data.balance.update_low_balance_issue(None)
     if isinstance(err, SmsOfficeApiError):
         key = next(key for kind, key in _GATEWAY_ERRORS if isinstance(err, kind))

@@ -29,6 +29,7 @@ from .client import (
     InvalidNumberError,
     NumberCheck,
     SendResult,
+    SmsOfficeClient,
     SmsOfficeConnectionError,
     SmsOfficeError,
     SmsOfficeResponseError,
@@ -58,7 +59,7 @@ from .const import (
 from .coordinator import SmsOfficeConfigEntry
 from .delivery import DeliveryTracker
 from .error_handling import handle_gateway_error, validation_error
-from .usage import DailyLimitError, async_update_limit_issue, daily_limit
+from .usage import Claim, DailyLimitError, async_update_limit_issue, daily_limit
 
 
 def resolve_recipients(
@@ -150,7 +151,10 @@ def _limit_error(
     hass: HomeAssistant, entry: SmsOfficeConfigEntry, err: DailyLimitError
 ) -> HomeAssistantError:
     """Raise the repair issue and return the error of a send over the limit."""
-    async_update_limit_issue(hass, entry)
+    # The entry may have unloaded while the send waited: no set-up to show the
+    # repair with (the error says it all the same).
+    if entry.state is ConfigEntryState.LOADED:
+        async_update_limit_issue(hass, entry)
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key="daily_limit_reached",
@@ -180,14 +184,23 @@ async def async_send(
 
     Cost control first, before any request: Georgian letters written in Latin
     ones (`transliterate`, else the option), numbers that got the same text
-    within the duplicate window left out, and the daily credit limit.
+    within the duplicate window left out, and the daily credit limit. A send
+    of the same text still out suppresses nothing yet: this one waits for its
+    outcome, and is left out only where the gateway accepted it.
 
     What is recorded goes to the entry's tracker, which outlives a reload: a
     send that the gateway answers after the entry reloaded (or was removed)
     is recorded where the entry sees it (or nowhere).
     """
+    # Everything the send needs, taken before the first await: an unload
+    # deletes `runtime_data` (the tracker is the entry's, and the client works
+    # on without its set-up).
     tracker = entry.runtime_data.tracker
+    client = entry.runtime_data.client
+    usage = tracker.usage
     options = entry.options
+    limit = daily_limit(entry)
+    sender = sender or entry.data[CONF_SENDER]
     _checked_schedule(scheduled_at)
     # Checked once, here (in a worker thread when there are many): the client
     # takes the result as is, and a send that may have gone out is recorded
@@ -203,11 +216,18 @@ async def async_send(
     except SmsOfficeValidationError as err:
         raise validation_error(err) from err
     reference = _reserved_reference(tracker, reference)
-    handed_over = False  # to the task that sends: it releases the reference
+    handed_over = False  # to the task that sends, which releases it then
     try:
-        # The same text to the same number within the window: not again.
+        # The same text to the same number within the window: not again. A
+        # send of it still out may yet fail: wait for its outcome, then check
+        # again (another may have started meanwhile). No credits are held
+        # while waiting; the last check and the claim run without an await.
         window = int(options.get(CONF_DUPLICATE_WINDOW, DEFAULT_DUPLICATE_WINDOW))
-        earlier = tracker.usage.duplicates(message, numbers.valid, window)
+        while out := usage.pending(message, numbers.valid, window):
+            LOGGER.debug("Waiting for %d send(s) of the same text still out", len(out))
+            for earlier_claim in out:
+                await earlier_claim.async_wait()
+        earlier = usage.duplicates(message, numbers.valid, window)
         # The earlier message (of the first number, when they were several).
         earlier_reference = next(iter(earlier.values()), None)
         outcome = partial(
@@ -233,6 +253,11 @@ async def async_send(
         )
         if not to_send.valid:
             return outcome(result=None)
+        cost = estimate_parts(content).parts * len(to_send.valid)
+        try:
+            claim = usage.claim(message, to_send.valid, cost, limit)
+        except DailyLimitError as err:
+            raise _limit_error(hass, entry, err) from err
         # A task of its own: a caller that is cancelled (a script stopped, a
         # wait given up) cancels its wait, never the message, which is sent
         # and recorded all the same. (A background task: only Home Assistant
@@ -241,13 +266,15 @@ async def async_send(
             _async_send_claimed(
                 hass,
                 entry,
+                tracker,
+                client,
+                claim,
                 numbers=to_send,
-                message=message,
                 content=content,
                 reference=reference,
                 scheduled_at=scheduled_at,
                 settings={
-                    "sender": sender or entry.data[CONF_SENDER],
+                    "sender": sender,
                     "urgent": options.get(CONF_URGENT, DEFAULT_URGENT)
                     if urgent is None
                     else urgent,
@@ -267,7 +294,7 @@ async def async_send(
     sending.add_done_callback(_retrieved)
     result = await asyncio.shield(sending)
     # The balance changed; read it without making the caller wait for it. The
-    # entry may have reloaded meanwhile: ask the set-up that runs now.
+    # entry may have reloaded meanwhile: ask the set-up that runs now (if any).
     if entry.state is ConfigEntryState.LOADED:
         entry.async_create_background_task(
             hass,
@@ -286,31 +313,27 @@ def _retrieved(task: asyncio.Task[SendResult]) -> None:
 async def _async_send_claimed(
     hass: HomeAssistant,
     entry: SmsOfficeConfigEntry,
+    tracker: DeliveryTracker,
+    client: SmsOfficeClient,
+    claim: Claim,
     *,
     numbers: NumberCheck,
-    message: str,
     content: str,
     reference: str,
     scheduled_at: datetime | None,
     settings: dict[str, Any],
 ) -> SendResult:
-    """Claim the credits (the daily limit), send, and count or release them.
+    """Send, record, and count or give back the credits claimed for it.
 
-    The reference (reserved by the caller) is released once the message is
-    recorded, or known not to be sent.
+    The claim and the reference (both made by the caller) end here: the
+    reference once the message is recorded, or known not to be sent. Nothing
+    is read from the entry's set-up, which an unload may take away meanwhile.
     """
-    tracker = entry.runtime_data.tracker
+    usage = tracker.usage
+    scheduled = scheduled_at.timestamp() if scheduled_at else None
     try:
-        usage = tracker.usage
-        cost = estimate_parts(content).parts * len(numbers.valid)
         try:
-            claim = usage.claim(
-                message, numbers.valid, reference, cost, daily_limit(entry)
-            )
-        except DailyLimitError as err:
-            raise _limit_error(hass, entry, err) from err
-        try:
-            result = await entry.runtime_data.client.send(
+            result = await client.send(
                 numbers,
                 content,
                 reference=reference,
@@ -327,13 +350,13 @@ async def _async_send_claimed(
                 # The gateway may have accepted it: keep it, so that its delivery
                 # report is matched and a status check can settle it. Its credits
                 # count for the limit; a repeat of it is not suppressed.
-                usage.async_spent(claim, numbers.valid, cost, reference=None)
+                usage.async_spent(claim, numbers.valid, claim.credits, reference=None)
                 tracker.async_sent(
                     tracker.outbox.add(
                         reference,
                         numbers.valid,
                         maybe_sent=True,
-                        scheduled_at=scheduled_at.timestamp() if scheduled_at else None,
+                        scheduled_at=scheduled,
                     )
                 )
             else:
@@ -342,7 +365,7 @@ async def _async_send_claimed(
         except asyncio.CancelledError:
             # Only Home Assistant stopping cancels a send (its callers cannot):
             # the request may have arrived, so it counts and is kept as maybe sent.
-            usage.async_spent(claim, numbers.valid, cost, reference=None)
+            usage.async_spent(claim, numbers.valid, claim.credits, reference=None)
             tracker.async_sent(
                 tracker.outbox.add(reference, numbers.valid, maybe_sent=True)
             )
@@ -353,4 +376,7 @@ async def _async_send_claimed(
         tracker.async_sent(tracker.outbox.add_sent(result))
         return result
     finally:
+        # Given back if something unforeseen ended the send (no-op otherwise):
+        # sends of the same text wait for the claim to end.
+        usage.async_release(claim)
         tracker.async_release(reference)

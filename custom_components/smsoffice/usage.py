@@ -21,13 +21,16 @@ credits (and its text at each number) before its request; success makes the
 claim spent, a failure releases it. A send that may have gone out (no answer,
 an unreadable answer) counts as spent for the limit, but is not remembered for
 duplicate suppression: a repeat of a message that may not have been sent is
-never dropped silently.
+never dropped silently. For the same reason a send still out suppresses
+nothing: a send of the same text meanwhile waits for its claim to end
+(`pending`, `Claim.async_wait`) and is then checked again.
 
 Texts are remembered as a hash, never as written.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -84,7 +87,7 @@ class DailyLimitError(Exception):
         self.needed = needed
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Claim:
     """Credits and (text, number) pairs a send holds while its request is out."""
 
@@ -92,6 +95,11 @@ class Claim:
     digest: str
     keys: list[str] = field(default_factory=list)
     done: bool = False
+    ended: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    async def async_wait(self) -> None:
+        """Return once the claim ended: spent or released."""
+        await self.ended.wait()
 
 
 def _digest(text: str) -> str:
@@ -202,8 +210,9 @@ class Usage:
         self._limit_reached_on: str | None = None
         # Sent messages by (text hash, number): (sent at, reference), oldest first.
         self._recent: dict[str, tuple[float, str]] = {}
-        # Sends whose request is out, by (text hash, number): their reference.
-        self._pending: dict[str, str] = {}
+        # Sends whose request is out, by (text hash, number): their claims (one,
+        # but for sends made while suppression was off).
+        self._pending: dict[str, list[Claim]] = {}
         self._reserved = 0  # credits claimed by sends whose request is out
         self._listeners: list[Callable[[], None]] = []
 
@@ -275,7 +284,8 @@ class Usage:
     ) -> dict[str, str]:
         """Return the numbers `text` went to within the window: their reference.
 
-        A send of the same text still out counts too (its reference).
+        Only messages the gateway accepted count: a send still out does not
+        (see `pending`), nor one that may have been sent.
         """
         if window_minutes <= 0:
             return {}
@@ -283,18 +293,32 @@ class Usage:
         since = time.time() - window_minutes * 60
         found: dict[str, str] = {}
         for number in numbers:
-            key = _key(digest, number)
-            if (reference := self._pending.get(key)) is not None:
-                found[number] = reference
-            elif (sent := self._recent.get(key)) is not None and sent[0] > since:
+            sent = self._recent.get(_key(digest, number))
+            if sent is not None and sent[0] > since:
                 found[number] = sent[1]
         return found
+
+    def pending(
+        self, text: str, numbers: Iterable[str], window_minutes: int
+    ) -> list[Claim]:
+        """Return the claims of sends of `text` to any of `numbers` still out.
+
+        A send of the same text waits for them to end before `duplicates`
+        can tell whether they suppress it (none when suppression is off).
+        """
+        if window_minutes <= 0 or not self._pending:
+            return []
+        digest = _digest(text)
+        found: dict[Claim, None] = {}  # in order, once each
+        for number in numbers:
+            for claim in self._pending.get(_key(digest, number), ()):
+                found[claim] = None
+        return list(found)
 
     def claim(
         self,
         text: str,
         numbers: Iterable[str],
-        reference: str,
         cost: int,
         limit: int,
     ) -> Claim:
@@ -311,7 +335,7 @@ class Usage:
         claim = Claim(cost, digest, [_key(digest, number) for number in numbers])
         self._reserved += cost
         for key in claim.keys:
-            self._pending[key] = reference
+            self._pending.setdefault(key, []).append(claim)
         return claim
 
     @callback
@@ -356,8 +380,13 @@ class Usage:
             return False
         claim.done = True
         self._reserved -= claim.credits
+        pending = self._pending
         for key in claim.keys:
-            self._pending.pop(key, None)
+            claims = pending[key]
+            claims.remove(claim)
+            if not claims:
+                del pending[key]
+        claim.ended.set()  # the sends waiting for it check again
         return True
 
     # ------------------------------------------------------------ the day
