@@ -1,14 +1,16 @@
-"""Sends that overlap: duplicates of a send still out, unloads meanwhile.
+"""Sends that overlap: duplicates of a send still out, unloads and stops meanwhile.
 
 Driven through Home Assistant (actions, notify entities, the legacy action,
-webhook callbacks, unloads and reloads); the fake gateway holds a send until
-it is released, and then answers it, refuses it or drops the connection.
+webhook callbacks, unloads and reloads, Home Assistant stopping); the fake
+gateway holds a send until it is released, and then answers it, refuses it
+or drops the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import timedelta
 import threading
 from typing import Any
 
@@ -16,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -28,6 +31,7 @@ from tests.conftest import GUARD, MOTHER
 from tests.fake_smsoffice import FakeSmsOffice
 from tests.test_cost_control import CREDITS_TODAY, options_with, send_sms
 from tests.test_notify import MOTHER_ENTITY, notify_entity, notify_legacy
+from tests.test_outbox import stored_records
 from tests.test_tracking import announced, callback
 
 TEXT = "Gate open"
@@ -514,3 +518,36 @@ async def test_entry_unloads_while_a_duplicate_waits_for_the_limit(
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(CREDITS_TODAY).state == "2"
+
+
+# ------------------------------------------------- Home Assistant stopping
+
+
+async def test_stopping_keeps_the_schedule_of_a_send_out(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Home Assistant stops while a scheduled send is out: it is kept as maybe
+    sent, with its time (its status is not asked for before then)."""
+    schedule = dt_util.utcnow().replace(microsecond=0) + timedelta(hours=3)
+    gateway.inject("hold", endpoint="send")
+    sending = started(
+        send_sms(
+            hass,
+            recipients=[MOTHER],
+            message="Later",
+            reference="later-1",
+            schedule=schedule.isoformat(),
+        )
+    )
+    await gateway.wait_for_held()
+
+    await hass.async_stop()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    (record,) = stored_records(hass_storage, loaded_entry.entry_id)
+    assert (record["reference"], record["destination"]) == ("later-1", MOTHER)
+    assert record["maybe_sent"]
+    assert record["scheduled_at"] == schedule.timestamp()

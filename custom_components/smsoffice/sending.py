@@ -367,7 +367,9 @@ async def _async_send_claimed(
             # the request may have arrived, so it counts and is kept as maybe sent.
             usage.async_spent(claim, numbers.valid, claim.credits, reference=None)
             tracker.async_sent(
-                tracker.outbox.add(reference, numbers.valid, maybe_sent=True)
+                tracker.outbox.add(
+                    reference, numbers.valid, maybe_sent=True, scheduled_at=scheduled
+                )
             )
             raise
         usage.async_spent(
