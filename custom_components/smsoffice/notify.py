@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.components.notify import NotifyEntity
 from homeassistant.components.notify.const import ATTR_DATA, ATTR_TARGET, ATTR_TITLE
@@ -11,11 +11,9 @@ from homeassistant.components.notify.legacy import (
     BaseNotificationService,
 )
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
-from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 import voluptuous as vol
@@ -31,7 +29,11 @@ except ImportError:  # pragma: no cover - only on the oldest supported releases
 
 from .const import CONF_NUMBER, DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import SmsOfficeConfigEntry
-from .entity import SmsOfficeEntity, device_info
+from .entity import (
+    SmsOfficeEntity,
+    async_service_device_id,
+    recipient_device_info,
+)
 from .sending import async_send
 from .times import as_aware
 
@@ -54,29 +56,17 @@ def with_title(message: str, title: str | None) -> str:
     return f"{title}\n{message}" if title else message
 
 
-# Newer Home Assistant releases (2026.10 here) take the parent device by id,
-# `via_device_id`, and log `via_device` (by identifiers) as deprecated, to be
-# removed in 2027.8; 2025.4 knows only `via_device` and refuses the new key.
-VIA_DEVICE_ID: Final = "via_device_id" in DeviceInfo.__optional_keys__
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SmsOfficeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a notify entity for each saved recipient."""
-    # The recipients' devices hang off the service device, which must exist
-    # before them: newer releases refuse a `via_device_id` they do not know,
-    # older ones log and ignore a `via_device` they cannot find. The event and
-    # sensor platforms, set up at the same time, may not have created it yet.
-    service = dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **device_info(entry)
-    )
+    """Add a notify entity for each saved recipient, on her device."""
+    service_device_id = async_service_device_id(hass, entry)
     for subentry_id, subentry in entry.subentries.items():
         if subentry.subentry_type == SUBENTRY_RECIPIENT:
             async_add_entities(
-                [RecipientNotifyEntity(entry, subentry, service.id)],
+                [RecipientNotifyEntity(entry, subentry, service_device_id)],
                 config_subentry_id=subentry_id,
             )
 
@@ -97,23 +87,12 @@ class RecipientNotifyEntity(SmsOfficeEntity, NotifyEntity):
         super().__init__(entry, f"recipient_{subentry.subentry_id}")
         self._entry = entry
         self._number: str = subentry.data[CONF_NUMBER]
-        # A device per recipient, as a device belongs to one subentry (newer
-        # Home Assistant releases move a device shared by several subentries,
-        # and its entities with it). The entity takes the device's name:
+        # On her own device (see entity.py), whose name it takes:
         # `notify.<entry title> <recipient name>`.
         self._attr_name = None
-        info = DeviceInfo(
-            identifiers={(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")},
-            name=f"{entry.title} {subentry.data[CONF_NAME]}",
-            manufacturer="smsoffice.ge",
-            model="SMS recipient",
-            entry_type=DeviceEntryType.SERVICE,
+        self._attr_device_info = recipient_device_info(
+            entry, subentry, service_device_id
         )
-        if VIA_DEVICE_ID:
-            info["via_device_id"] = service_device_id  # type: ignore[typeddict-unknown-key,unused-ignore]
-        else:
-            info["via_device"] = (DOMAIN, entry.entry_id)  # type: ignore[typeddict-unknown-key,unused-ignore]
-        self._attr_device_info = info
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Send the message (a title goes before it)."""
