@@ -41,7 +41,9 @@ from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
 from tests.fake_smsoffice import FakeSmsOffice
 
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
-EVENT_ENTITY = "event.sms_office_homealarm_delivery_report"
+# Mother's delivery event entity, on her device: it takes her reports.
+EVENT_ENTITY = "event.sms_office_homealarm_mother_delivery_report"
+ACCOUNT_EVENT_ENTITY = "event.sms_office_homealarm_delivery_reports_other_numbers"
 REFERENCE = "alarm-0001"
 
 
@@ -595,22 +597,41 @@ async def test_event_entity(
     entity_registry: er.EntityRegistry,
     entry: MockConfigEntry,
 ) -> None:
-    """One event entity per entry, with every status as an event type."""
-    entity = entity_registry.async_get(EVENT_ENTITY)
-    assert entity is not None
-    assert entity.unique_id == f"{entry.entry_id}_delivery"
-    assert entity.translation_key == "delivery"
-    state = hass.states.get(EVENT_ENTITY)
-    assert state is not None
-    assert state.state == "unknown"
-    assert state.attributes["event_types"] == [
-        "pending",
-        "delivered",
-        "undelivered",
-        "expired",
-        "unknown",
-    ]
-    assert state.attributes["friendly_name"] == "SMS Office HomeAlarm Delivery report"
+    """The account's event entity and a recipient's, every status an event type."""
+    mother = next(
+        subentry.subentry_id
+        for subentry in entry.subentries.values()
+        if subentry.data["number"] == MOTHER
+    )
+    for entity_id, unique_id, translation_key, name in (
+        (
+            ACCOUNT_EVENT_ENTITY,
+            f"{entry.entry_id}_delivery",
+            "other_numbers",
+            "SMS Office HomeAlarm Delivery reports (other numbers)",
+        ),
+        (
+            EVENT_ENTITY,
+            f"{entry.entry_id}_recipient_{mother}_delivery",
+            "delivery",
+            "SMS Office HomeAlarm Mother Delivery report",
+        ),
+    ):
+        entity = entity_registry.async_get(entity_id)
+        assert entity is not None
+        assert entity.unique_id == unique_id
+        assert entity.translation_key == translation_key
+        state = hass.states.get(entity_id)
+        assert state is not None
+        assert state.state == "unknown"
+        assert state.attributes["event_types"] == [
+            "pending",
+            "delivered",
+            "undelivered",
+            "expired",
+            "unknown",
+        ]
+        assert state.attributes["friendly_name"] == name
 
 
 @pytest.mark.parametrize("status", list(DeliveryStatus))

@@ -368,8 +368,8 @@ async def test_send_sms_and_get_message_status_examples(
     assert set(comment[1].split(", ")) == {status.value for status in DeliveryStatus}
     assert re.search(r"^  source: webhook +# or poll$", event_block.text, re.M)
 
-    # ... and the event entity took it, the status as its event type.
-    state = hass.states.get(f"event.{ENTRY_SLUG}_delivery_report")
+    # ... and Mother's event entity took it, the status as its event type.
+    state = hass.states.get(f"event.{ENTRY_SLUG}_mother_delivery_report")
     assert state is not None
     assert state.attributes["event_type"] == "delivered"
     assert state.attributes["reference"] == sent["reference"]
@@ -429,14 +429,17 @@ async def test_documented_entity_ids_exist(
         f"sensor.{ENTRY_SLUG}_messages_sent_today",
         f"sensor.{ENTRY_SLUG}_credits_today",
         f"sensor.{ENTRY_SLUG}_credits_this_month",
-        f"event.{ENTRY_SLUG}_delivery_report",
+        f"event.{ENTRY_SLUG}_mother_delivery_report",
     }
     assert hass.services.has_service("notify", ENTRY_SLUG)
     for entity_id in named - {f"notify.{ENTRY_SLUG}"}:
         assert entity_registry.async_get(entity_id), entity_id
-    # "event.<entry>_delivery_report"
-    assert "`event.<entry>_delivery_report`" in README_TEXT
-    assert entity_registry.async_get(f"event.{ENTRY_SLUG}_delivery_report")
+    # The patterns: "event.<entry>_<recipient>_delivery_report" and the account's.
+    assert "`event.<entry>_<recipient>_delivery_report`" in README_TEXT
+    assert "`event.<entry>_delivery_reports_other_numbers`" in README_TEXT
+    assert entity_registry.async_get(
+        f"event.{ENTRY_SLUG}_delivery_reports_other_numbers"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -485,7 +488,7 @@ async def test_dashboard_card_example(
         f"sensor.{ENTRY_SLUG}_balance",
         f"sensor.{ENTRY_SLUG}_credits_today",
         f"sensor.{ENTRY_SLUG}_credits_this_month",
-        f"event.{ENTRY_SLUG}_delivery_report",
+        f"event.{ENTRY_SLUG}_mother_delivery_report",
     }, block.id
     for entity_id in shown:
         assert entity_registry.async_get(entity_id), entity_id

@@ -144,7 +144,9 @@ async def test_setup(
     assert device.manufacturer == "smsoffice.ge"
     entities = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
     assert sorted(entity.entity_id for entity in entities) == [
-        "event.sms_office_homealarm_delivery_report",
+        "event.sms_office_homealarm_delivery_reports_other_numbers",
+        "event.sms_office_homealarm_mother_delivery_report",
+        "event.sms_office_homealarm_night_guard_delivery_report",
         MOTHER_ENTITY,
         "notify.sms_office_homealarm_night_guard",
         "sensor.sms_office_homealarm_balance",
@@ -155,7 +157,10 @@ async def test_setup(
     # The account's own entities sit on its service device.
     by_id = {entity.entity_id: entity for entity in entities}
     assert by_id["sensor.sms_office_homealarm_balance"].device_id == device.id
-    assert by_id["event.sms_office_homealarm_delivery_report"].device_id == device.id
+    assert (
+        by_id["event.sms_office_homealarm_delivery_reports_other_numbers"].device_id
+        == device.id
+    )
 
     assert WEBHOOK_ID in webhooks(hass)
     assert hass.services.has_service("notify", LEGACY_SERVICE)

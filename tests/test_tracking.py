@@ -41,7 +41,8 @@ from tests.conftest import GUARD, MOTHER, WEBHOOK_ID, post_with_a_held_body
 from tests.fake_smsoffice import FakeSmsOffice
 
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
-EVENT_ENTITY = "event.sms_office_homealarm_delivery_report"
+# Mother's delivery event entity, on her device: it takes her reports.
+EVENT_ENTITY = "event.sms_office_homealarm_mother_delivery_report"
 REFERENCE = "alarm-0001"
 
 pytestmark = pytest.mark.usefixtures("unload_entries")

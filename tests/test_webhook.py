@@ -25,7 +25,9 @@ from tests.conftest import GUARD, MOTHER, WEBHOOK_ID, post_with_a_held_body
 from tests.fake_smsoffice import FakeSmsOffice
 
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
-EVENT_ENTITY = "event.sms_office_homealarm_delivery_report"
+# Mother's delivery event entity, on her device: it takes her reports.
+EVENT_ENTITY = "event.sms_office_homealarm_mother_delivery_report"
+GUARD_EVENT_ENTITY = "event.sms_office_homealarm_night_guard_delivery_report"
 REFERENCE = "alarm-0001"
 
 
@@ -97,10 +99,15 @@ async def test_gateway_callbacks_after_a_real_send(
     assert outbox.get(sent["reference"], MOTHER).status == "delivered"
     assert outbox.get(sent["reference"], GUARD).status == "undelivered"
 
-    state = hass.states.get(EVENT_ENTITY)
-    assert state is not None
-    assert state.attributes["event_type"] in ("delivered", "undelivered")
-    assert state.attributes["reference"] == sent["reference"]
+    # Each report on its recipient's event entity.
+    for entity_id, status in (
+        (EVENT_ENTITY, "delivered"),
+        (GUARD_EVENT_ENTITY, "undelivered"),
+    ):
+        state = hass.states.get(entity_id)
+        assert state is not None
+        assert state.attributes["event_type"] == status
+        assert state.attributes["reference"] == sent["reference"]
 
 
 async def test_gateway_pending_then_delivered_title_case(
@@ -452,7 +459,7 @@ async def test_out_of_order_statuses(
     outbox = loaded_entry.runtime_data.tracker.outbox
     assert outbox.get(REFERENCE, MOTHER).status == "delivered"
     assert outbox.get(REFERENCE, GUARD).status == "unknown"
-    state = hass.states.get(EVENT_ENTITY)
+    state = hass.states.get(GUARD_EVENT_ENTITY)
     assert state is not None
     assert state.attributes["event_type"] == "unknown"
 

@@ -8,9 +8,10 @@ the entry unloads or sets up again, or a send or status poll that the gateway
 answers after a reload, reaches the same records, and is applied once.
 
 A report that matches the outbox moves it forward, fires the bus event
-`smsoffice_delivery_status` once, and triggers the entry's event entity; while
-there is no event entity (between two set-ups) the entity gets it when it is
-added again.
+`smsoffice_delivery_status` once, and triggers one delivery event entity: the
+saved recipient's of its number, else the account's. While that entity is not
+there in a set-up gap, it gets the report when it is added (within a minute);
+a disabled entity gets none.
 """
 
 from __future__ import annotations
@@ -18,20 +19,26 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+import time
 from typing import TYPE_CHECKING, Final
 
+from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util.hass_dict import HassKey
 
 from .callback_watch import CallbackWatch
 from .client import SmsOfficeError, normalise_number
 from .const import (
     CONF_ACCEPT_FOREIGN,
+    CONF_NUMBER,
     DEFAULT_ACCEPT_FOREIGN,
     DOMAIN,
     EVENT_DELIVERY_STATUS,
     LOGGER,
+    SUBENTRY_RECIPIENT,
 )
+from .entity import delivery_unique_id
 from .models import DeliveryEventData, DeliveryReport, ReportSource
 from .outbox import Outbox, OutboxRecord
 from .usage import Usage
@@ -41,8 +48,10 @@ if TYPE_CHECKING:
     from .coordinator import SmsOfficeConfigEntry
     from .status_polling import StatusPoller
 
-# Reports kept for the event entity while it is not there (between set-ups).
+# Reports kept for a delivery event entity that is not there in a set-up gap:
+# at most this many, none older than this many seconds when it comes.
 MAX_HELD_FOR_ENTITY: Final = 100
+MAX_HELD_AGE: Final = 60.0
 # Reports kept for messages whose send still waits for the gateway's answer.
 MAX_EARLY_REPORTS: Final = 10_000
 
@@ -104,8 +113,15 @@ class DeliveryTracker:
         self.callback_watch = CallbackWatch(hass, entry)
         # The running set-up's status poller; None between set-ups.
         self.poller: StatusPoller | None = None
-        self._listener: Callable[[DeliveryEventData], None] | None = None
-        self._held: deque[DeliveryEventData] = deque(maxlen=MAX_HELD_FOR_ENTITY)
+        # The delivery event entities that take reports: the account's (None)
+        # and each saved recipient's (her subentry id); a saved number's.
+        self._listeners: dict[str | None, Callable[[DeliveryEventData], None]] = {}
+        self._recipients: dict[str, str] = {}
+        self.async_update_recipients()
+        # Reports for an entity not there yet, with the (monotonic) time held.
+        self._held: deque[tuple[float, DeliveryEventData]] = deque(
+            maxlen=MAX_HELD_FOR_ENTITY
+        )
         # Waits for delivery (`async_wait_settled`), by reference.
         self._waiters: dict[str, set[asyncio.Event]] = {}
         # Reports that came before their send was recorded, by reference.
@@ -152,11 +168,13 @@ class DeliveryTracker:
         self._hass.bus.async_fire(EVENT_DELIVERY_STATUS, data)
         for waiter in self._waiters.get(record.reference, ()):
             waiter.set()
-        # The event entity shows the same data: built once, shared (read only).
-        if self._listener is not None:
-            self._listener(data)
+        # One event entity shows the same data (built once, shared, read
+        # only): the saved recipient's of the number, else the account's.
+        recipient = self._recipients.get(record.destination)
+        if (listener := self._listeners.get(recipient)) is not None:
+            listener(data)
         else:
-            self._held.append(data)
+            self._async_hold(recipient, data)
         return True
 
     async def async_wait_settled(
@@ -217,20 +235,72 @@ class DeliveryTracker:
             self.async_handle(report, source)
 
     @callback
+    def async_update_recipients(self) -> None:
+        """Note the saved recipients' numbers (at each set-up: every change reloads)."""
+        self._recipients = {
+            subentry.data[CONF_NUMBER]: subentry_id
+            for subentry_id, subentry in self._entry.subentries.items()
+            if subentry.subentry_type == SUBENTRY_RECIPIENT
+        }
+
+    def recipient_of(self, number: str) -> str | None:
+        """Return the subentry id of the saved recipient with this number."""
+        return self._recipients.get(number)
+
+    @callback
     def async_listen(
-        self, listener: Callable[[DeliveryEventData], None]
+        self,
+        listener: Callable[[DeliveryEventData], None],
+        recipient: str | None = None,
     ) -> CALLBACK_TYPE:
-        """Feed the event entity: first what it missed, then each new report."""
-        self._listener = listener
-        while self._held:
-            listener(self._held.popleft())
+        """Feed a delivery event entity: the account's, or a saved recipient's.
+
+        First the reports held for it in a set-up gap, then each new report
+        for its numbers: the recipient's (subentry id `recipient`), or for the
+        account's entity every number that is no saved recipient's.
+        """
+        self._listeners[recipient] = listener
+        if self._held:
+            self._async_release(recipient, listener)
 
         @callback
         def stop() -> None:
-            if self._listener is listener:
-                self._listener = None
+            if self._listeners.get(recipient) is listener:
+                del self._listeners[recipient]
 
         return stop
+
+    @callback
+    def _async_hold(self, recipient: str | None, data: DeliveryEventData) -> None:
+        """Keep a report whose event entity is not there, for a set-up gap.
+
+        An entity the user disabled gets none: enabling it later (a reload)
+        replays nothing that came meanwhile.
+        """
+        registry = er.async_get(self._hass)
+        entity_id = registry.async_get_entity_id(
+            Platform.EVENT, DOMAIN, delivery_unique_id(self._entry.entry_id, recipient)
+        )
+        entity = registry.async_get(entity_id) if entity_id is not None else None
+        if entity is not None and entity.disabled:
+            return
+        self._held.append((time.monotonic(), data))
+
+    @callback
+    def _async_release(
+        self, recipient: str | None, listener: Callable[[DeliveryEventData], None]
+    ) -> None:
+        """Give an entity its held reports that are recent (a set-up gap's)."""
+        oldest = time.monotonic() - MAX_HELD_AGE
+        held, self._held = self._held, deque(maxlen=MAX_HELD_FOR_ENTITY)
+        for held_at, data in held:
+            if held_at < oldest:
+                continue  # not a set-up gap's: the entity was away long
+            # Whose it is now: a recipient removed since is the account's.
+            if self._recipients.get(data["destination"]) == recipient:
+                listener(data)
+            else:
+                self._held.append((held_at, data))
 
     @callback
     def async_attach_poller(self, poller: StatusPoller) -> CALLBACK_TYPE:
