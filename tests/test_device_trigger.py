@@ -1,12 +1,17 @@
-"""Device triggers on the account's device, through Home Assistant's device automation API."""
+"""Device triggers on the account's and the recipients' devices.
+
+Through Home Assistant's device automation API and real automations.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.config_entries import SOURCE_RECONFIGURE
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
@@ -18,11 +23,16 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.smsoffice.const import DOMAIN
-from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
+from custom_components.smsoffice.const import DOMAIN, SUBENTRY_RECIPIENT
+from tests.conftest import GUARD, MOTHER
 from tests.fake_smsoffice import FakeSmsOffice
-
-WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
+from tests.test_recipient_events import (
+    OTHER,
+    TRANSLATIONS,
+    report,
+    send_sms,
+    subentry_id,
+)
 
 
 def account_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
@@ -37,46 +47,79 @@ def account_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntr
     return device
 
 
-async def report(
-    http: TestClient, reference: str, destination: str, status: str
-) -> None:
-    """Deliver one callback of the gateway to the webhook."""
-    response = await http.get(
-        WEBHOOK_PATH,
-        params={
-            "reference": reference,
-            "destination": destination,
-            "status": status,
-            "timestamp": "20261130120000",
-        },
+def recipient_device(
+    hass: HomeAssistant, entry: MockConfigEntry, number: str
+) -> dr.DeviceEntry:
+    """Return the device of the saved recipient with this number."""
+    identifier = f"{entry.entry_id}_{subentry_id(entry, number)}"
+    (device,) = (
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
+        if device.identifiers == {(DOMAIN, identifier)}
     )
-    assert (response.status, await response.text()) == (200, "OK")
+    return device
 
 
-async def test_triggers_of_the_account_device(
+async def test_triggers_of_the_account_and_the_recipients_devices(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    device = account_device(hass, loaded_entry)
-    triggers = await async_get_device_automations(
-        hass, DeviceAutomationType.TRIGGER, device.id
-    )
-    ours = sorted(
-        (t["type"], t["device_id"]) for t in triggers if t["domain"] == DOMAIN
-    )
-    assert ours == [("delivered", device.id), ("not_delivered", device.id)]
-
-    # A recipient's device has none of its own.
-    recipient = next(
-        d
-        for d in dr.async_entries_for_config_entry(
-            dr.async_get(hass), loaded_entry.entry_id
+    """Each device of the entry offers delivered and not delivered."""
+    devices = [
+        account_device(hass, loaded_entry),
+        recipient_device(hass, loaded_entry, MOTHER),
+        recipient_device(hass, loaded_entry, GUARD),
+    ]
+    assert (
+        len(
+            dr.async_entries_for_config_entry(dr.async_get(hass), loaded_entry.entry_id)
         )
-        if d.id != device.id
+        == 3
     )
-    triggers = await async_get_device_automations(
-        hass, DeviceAutomationType.TRIGGER, recipient.id
-    )
-    assert [t for t in triggers if t["domain"] == DOMAIN] == []
+    for device in devices:
+        triggers = await async_get_device_automations(
+            hass, DeviceAutomationType.TRIGGER, device.id
+        )
+        ours = sorted(
+            (t["type"], t["device_id"]) for t in triggers if t["domain"] == DOMAIN
+        )
+        assert ours == [("delivered", device.id), ("not_delivered", device.id)]
+
+
+async def test_a_recipients_triggers_have_no_fields(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """They are hers: no recipient to pick."""
+    assert await async_setup_component(hass, "device_automation", {})
+    device = recipient_device(hass, loaded_entry, MOTHER)
+    client = await hass_ws_client(hass)
+    for trigger_type in ("delivered", "not_delivered"):
+        await client.send_json_auto_id(
+            {
+                "type": "device_automation/trigger/capabilities",
+                "trigger": {
+                    "platform": "device",
+                    "domain": DOMAIN,
+                    "device_id": device.id,
+                    "type": trigger_type,
+                },
+            }
+        )
+        response = await client.receive_json()
+        assert response["success"], response
+        assert response["result"].get("extra_fields", []) == []
+
+
+def test_trigger_types_are_translated() -> None:
+    """The automation editor's names (2025.4 shows "undefined" without them)."""
+    for language in ("en", "ka"):
+        strings = json.loads((TRANSLATIONS / f"{language}.json").read_text("utf-8"))
+        names = strings["device_automation"]["trigger_type"]
+        assert set(names) == {"delivered", "not_delivered"}, language
+        assert all(name.strip() for name in names.values()), language
 
 
 async def test_recipient_field_offers_saved_recipients(
@@ -142,21 +185,6 @@ async def automation_with(
     return calls
 
 
-async def send(hass: HomeAssistant, reference: str) -> None:
-    """Send to Mother and the night guard."""
-    await hass.services.async_call(
-        DOMAIN,
-        "send_sms",
-        {
-            "recipients": ["Mother", "Night guard"],
-            "message": "x",
-            "reference": reference,
-        },
-        blocking=True,
-        return_response=True,
-    )
-
-
 @pytest.mark.parametrize(
     ("recipient", "fired_for"),
     [(None, [MOTHER, GUARD]), ("555 12 34 56", [MOTHER])],
@@ -174,7 +202,7 @@ async def test_not_delivered_fires_a_real_automation(  # noqa: PLR0917
     device = account_device(hass, loaded_entry)
     extra = {} if recipient is None else {"recipient": recipient}
     calls = await automation_with(hass, device.id, "not_delivered", **extra)
-    await send(hass, "alarm-1")
+    await send_sms(hass, ["Mother", "Night guard"], "alarm-1")
 
     await report(http, "alarm-1", MOTHER, "pending")
     await report(http, "alarm-1", MOTHER, "undelivered")
@@ -195,7 +223,7 @@ async def test_delivered_fires_once_per_report(
 ) -> None:
     device = account_device(hass, loaded_entry)
     calls = await automation_with(hass, device.id, "delivered", recipient=GUARD)
-    await send(hass, "door-1")
+    await send_sms(hass, ["Mother", "Night guard"], "door-1")
 
     await report(http, "door-1", MOTHER, "delivered")
     await report(http, "door-1", GUARD, "delivered")
@@ -217,3 +245,114 @@ async def test_a_recipient_that_is_no_number_is_refused(
     calls = await automation_with(hass, device.id, "delivered", recipient="mom")
     assert calls == []
     assert "Not a phone number: mom" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("trigger_type", "fired"),
+    [
+        ("delivered", [(MOTHER, "delivered")]),
+        ("not_delivered", [(MOTHER, "undelivered"), (MOTHER, "expired")]),
+    ],
+)
+async def test_a_recipients_trigger_fires_for_her_reports(
+    hass: HomeAssistant,
+    http: TestClient,
+    loaded_entry: MockConfigEntry,
+    trigger_type: str,
+    fired: list[tuple[str, str]],
+) -> None:
+    """A real automation on her device: her reports only, once each."""
+    device = recipient_device(hass, loaded_entry, MOTHER)
+    calls = await automation_with(hass, device.id, trigger_type)
+    await send_sms(hass, [MOTHER, GUARD, OTHER], "alarm-2")
+    await send_sms(hass, [MOTHER], "alarm-3")
+    await send_sms(hass, [MOTHER], "alarm-4")
+
+    await report(http, "alarm-2", GUARD, "delivered")
+    await report(http, "alarm-2", GUARD, "undelivered")
+    await report(http, "alarm-2", OTHER, "expired")
+    await report(http, "alarm-2", MOTHER, "pending")
+    await report(http, "alarm-2", MOTHER, "delivered")
+    await report(http, "alarm-2", MOTHER, "delivered")  # a repeat: no news
+    await report(http, "alarm-3", MOTHER, "undelivered")
+    await report(http, "alarm-4", MOTHER, "expired")
+    await hass.async_block_till_done()
+
+    assert [(str(c.data["destination"]), c.data["status"]) for c in calls] == fired
+
+
+async def test_a_recipients_trigger_follows_her_number(
+    hass: HomeAssistant,
+    http: TestClient,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Her number changed after the automation was set up: her new one counts."""
+    device = recipient_device(hass, loaded_entry, MOTHER)
+    calls = await automation_with(hass, device.id, "delivered")
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, SUBENTRY_RECIPIENT),
+        context={
+            "source": SOURCE_RECONFIGURE,
+            "subentry_id": subentry_id(loaded_entry, MOTHER),
+        },
+    )
+    await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": "Mother", "number": "599 00 01 11"}
+    )
+    await hass.async_block_till_done()
+    await send_sms(hass, [MOTHER, OTHER], "alarm-5")
+
+    await report(http, "alarm-5", MOTHER, "delivered")
+    await report(http, "alarm-5", OTHER, "delivered")
+    await hass.async_block_till_done()
+    assert [str(c.data["destination"]) for c in calls] == [OTHER]
+
+
+async def test_a_recipients_trigger_takes_no_recipient(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    device = recipient_device(hass, loaded_entry, MOTHER)
+    calls = await automation_with(hass, device.id, "delivered", recipient=GUARD)
+    assert calls == []
+    assert "A recipient's device takes no recipient" in caplog.text
+
+
+async def test_no_triggers_on_other_devices(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A device of the entry that is none of ours, or one that is gone."""
+    other = dr.async_get(hass).async_get_or_create(
+        config_entry_id=loaded_entry.entry_id,
+        identifiers={("test", loaded_entry.entry_id)},
+    )
+    triggers = await async_get_device_automations(
+        hass, DeviceAutomationType.TRIGGER, other.id
+    )
+    assert [t for t in triggers if t["domain"] == DOMAIN] == []
+    calls = await automation_with(hass, other.id, "delivered")
+    assert calls == []
+    assert f"Not an SMS Office device: {other.id}" in caplog.text
+
+    # A device removed while its automation editor was open: no recipients.
+    assert await async_setup_component(hass, "device_automation", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "device_automation/trigger/capabilities",
+            "trigger": {
+                "platform": "device",
+                "domain": DOMAIN,
+                "device_id": "0" * 32,
+                "type": "delivered",
+            },
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"], response
+    (field,) = response["result"]["extra_fields"]
+    assert field["selector"]["select"]["options"] == []

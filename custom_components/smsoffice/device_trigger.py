@@ -1,10 +1,13 @@
-"""Device triggers on the account's device: an SMS was delivered, or was not.
+"""Device triggers: an SMS was delivered, or was not.
 
 `delivered` fires for the status delivered; `not_delivered` for undelivered
-and expired (final, and not delivered). An optional `recipient` (a saved
-recipient's number, or any number) narrows either to one destination. They
-listen to the bus event `smsoffice_delivery_status`, so they fire once per
-report whichever way it came (webhook or status check).
+and expired (final, and not delivered). On the account's device they fire for
+any number, and an optional `recipient` (a saved recipient's number, or any
+number) narrows either to one destination. On a saved recipient's device they
+fire for the reports her delivery event entity takes: those for her number
+(no recipient field). They listen to the bus event
+`smsoffice_delivery_status`, so they fire once per report whichever way it
+came (webhook or status check).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import voluptuous as vol
 
 from .client import SmsOfficeError, normalise_number
 from .const import CONF_NUMBER, DOMAIN, EVENT_DELIVERY_STATUS, SUBENTRY_RECIPIENT
+from .delivery import get_tracker
+from .entity import whose_device
 
 CONF_RECIPIENT: Final = "recipient"
 
@@ -53,14 +58,19 @@ TRIGGER_SCHEMA: Final = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 )
 
 
-def _account_entry_id(hass: HomeAssistant, device_id: str) -> str | None:
-    """Return the entry whose account device this is (recipient devices: None)."""
+def _whose(hass: HomeAssistant, device_id: str) -> tuple[str, str | None] | None:
+    """Return the entry and recipient (subentry id) of one of our devices.
+
+    The account's device gives (entry id, None); a saved recipient's gives
+    (entry id, her subentry id); any other device None.
+    """
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
         return None
     for domain, identifier in device.identifiers:
-        if domain == DOMAIN and identifier in device.config_entries:
-            return identifier
+        entry_id, subentry_id = whose_device(identifier)
+        if domain == DOMAIN and entry_id in device.config_entries:
+            return entry_id, subentry_id
     return None
 
 
@@ -82,8 +92,8 @@ async def async_validate_trigger_config(
 async def async_get_triggers(
     hass: HomeAssistant, device_id: str
 ) -> list[dict[str, Any]]:
-    """List the triggers of an account's device."""
-    if _account_entry_id(hass, device_id) is None:
+    """List the triggers of an account's or a saved recipient's device."""
+    if _whose(hass, device_id) is None:
         return []
     return [
         {
@@ -99,10 +109,15 @@ async def async_get_triggers(
 async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
 ) -> dict[str, vol.Schema]:
-    """Offer the saved recipients (or any number) to narrow the trigger."""
+    """Offer the saved recipients (or any number) to narrow an account's trigger.
+
+    A recipient's device has no field: its triggers are hers.
+    """
+    whose = _whose(hass, config[CONF_DEVICE_ID])
+    if whose is not None and whose[1] is not None:
+        return {}
     options: list[SelectOptionDict] = []
-    entry_id = _account_entry_id(hass, config[CONF_DEVICE_ID])
-    entry = hass.config_entries.async_get_entry(entry_id) if entry_id else None
+    entry = hass.config_entries.async_get_entry(whose[0]) if whose else None
     if entry is not None:
         options = [
             SelectOptionDict(
@@ -129,25 +144,43 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    """Fire on the reports of this account that match the type (and recipient)."""
-    entry_id = _account_entry_id(hass, config[CONF_DEVICE_ID])
-    if entry_id is None:
+    """Fire on the reports that match the type, for the device's numbers.
+
+    The account's device: any number of the account (or the one `recipient`).
+    A saved recipient's device: the reports her event entity takes, for the
+    number she has when the report comes.
+    """
+    whose = _whose(hass, config[CONF_DEVICE_ID])
+    if whose is None:
         raise InvalidDeviceAutomationConfig(
-            f"Not an SMS Office account device: {config[CONF_DEVICE_ID]}"
+            f"Not an SMS Office device: {config[CONF_DEVICE_ID]}"
+        )
+    entry_id, subentry_id = whose
+    recipient: str | None = config.get(CONF_RECIPIENT)
+    if subentry_id is not None and recipient is not None:
+        raise InvalidDeviceAutomationConfig(
+            "A recipient's device takes no recipient: its triggers are hers"
         )
     trigger_type: str = config[CONF_TYPE]
     statuses = TRIGGER_STATUSES[trigger_type]
-    recipient: str | None = config.get(CONF_RECIPIENT)
     job = HassJob(action, f"smsoffice device trigger {trigger_type}")
     trigger_data = trigger_info["trigger_data"]
 
     @callback
     def matches(event_data: Mapping[str, Any]) -> bool:
-        return (
-            event_data.get("config_entry_id") == entry_id
-            and event_data.get("status") in statuses
-            and (recipient is None or event_data.get("destination") == recipient)
-        )
+        if (
+            event_data.get("config_entry_id") != entry_id
+            or event_data.get("status") not in statuses
+        ):
+            return False
+        destination = event_data.get("destination")
+        if subentry_id is not None:
+            tracker = get_tracker(hass, entry_id)
+            return (
+                tracker is not None
+                and tracker.recipient_of(str(destination)) == subentry_id
+            )
+        return recipient is None or destination == recipient
 
     @callback
     def fire(event: Event[Mapping[str, Any]]) -> None:
