@@ -383,6 +383,17 @@ def test_english_reads_right_for_one() -> None:
             assert not PLURALS.search(unit), f"entity.sensor.{key}: {unit}"
 
 
+def test_georgian_says_not_delivered_one_way() -> None:
+    """One form of "was not delivered", ვერ მიეწოდა (not ვერ მიწოდდა), everywhere."""
+    georgian = dict(_leaves(_json(TRANSLATIONS / "ka.json")))
+    for key, value in georgian.items():
+        assert "მიწოდდა" not in value, ".".join(key)
+    assert (
+        "ვერ მიეწოდა"
+        in georgian[("device_automation", "trigger_type", "not_delivered")]
+    )
+
+
 def test_georgian_names_the_callback_url_in_georgian() -> None:
     """უკუგამოძახების URL, as in the set-up and the options; not "callback"."""
     georgian = dict(_leaves(_json(TRANSLATIONS / "ka.json")))
