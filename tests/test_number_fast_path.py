@@ -16,10 +16,19 @@ them, writes each in the canonical form (fast path) and in international forms
 that go through `phonenumbers` (`+995 555 12 34 56`, `00995555123456`,
 `995 555123456`), and compares the answers with each other and with
 `phonenumbers`' own.
+
+The other common forms (`555 12 34 56`, `0555123456`, `(555) 12-34-56`,
+`+995 555 12 34 56`, `00995 555 123 456`) skip the parser too when the nine
+national digits do not start with 0. Their property test draws any nine
+digits, writes them in one of those forms (or a near miss: `00` or `+`
+alone, a 0 too many) with blanks, hyphens, dots and brackets anywhere, and
+compares the integration's answer with what `phonenumbers` reads in the same
+text.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 from unittest.mock import patch
 
@@ -162,9 +171,112 @@ def test_canonical_numbers_skip_the_parser() -> None:
             "995000000000",
             "995322123456",
         ]
-        # Any other form is parsed: with a +, or with digits of another
-        # script (here Arabic-Indic ones, which phonenumbers reads as digits).
+        # Digits of another script (here Arabic-Indic ones, which
+        # phonenumbers reads as digits) are parsed.
         arabic_indic = {ord(digit): 0x0660 + int(digit) for digit in "0123456789"}
-        for other in ("+995555123456", "995" + "555123456".translate(arabic_indic)):
-            with pytest.raises(AssertionError, match="parsed"):
-                normalise_number(other)
+        with pytest.raises(AssertionError, match="parsed"):
+            normalise_number("995" + "555123456".translate(arabic_indic))
+
+
+def phonenumbers_reading(raw: str) -> str | None:
+    """Return what `phonenumbers` reads in `raw` (as the integration reads it).
+
+    Digits only (separators aside) from 11 of them without a leading 0 are an
+    international number without its +; a number must be possible, without
+    an extension (and not only locally); one read as foreign that way must be
+    valid there.
+    """
+    text = raw.strip()
+    digits = re.sub(r"[\s().-]", "", text)
+    bare = digits.isascii() and digits.isdigit() and digits[:1] != "0"
+    bare = bare and len(digits) >= 11
+    if bare:
+        text = "+" + digits
+    try:
+        number = phonenumbers.parse(text, "GE")
+    except phonenumbers.NumberParseException:
+        return None
+    if (
+        number.extension
+        or phonenumbers.is_possible_number_with_reason(number)
+        != phonenumbers.ValidationResult.IS_POSSIBLE  # not "local only"
+    ):
+        return None
+    if bare and number.country_code != 995 and not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+COMMON_PREFIXES = ("", "0", "+995", "00995", "995", "+ 995", "+(995)")
+NEAR_MISSES = ("00", "+", "0995", "+9950", "99500", "(0)", "+99")
+
+
+@st.composite
+def written_with_separators(draw: st.DrawFn, prefixes: tuple[str, ...]) -> str:
+    """Return a prefix and nine digits, blanks, hyphens, dots, brackets anywhere."""
+    # National digits that start as the prefixes do, often: 0, 00, 995.
+    start = draw(st.sampled_from(("", "", "0", "00", "995")))
+    text = draw(st.sampled_from(prefixes)) + (start + draw(nine_digits))[:9]
+    separators = st.text(" ().-", max_size=3)
+    pieces = [draw(separators) + char for char in text]
+    return "".join(pieces) + draw(separators)
+
+
+@SHARED
+@given(raw=written_with_separators(COMMON_PREFIXES))
+def test_common_forms_answer_as_phonenumbers(raw: str) -> None:
+    """Every common form, with any nine digits: the answer is `phonenumbers`' own."""
+    assert answer(raw) == phonenumbers_reading(raw)
+
+
+@SHARED
+@given(raw=written_with_separators(NEAR_MISSES))
+def test_near_misses_answer_as_phonenumbers(raw: str) -> None:
+    """Prefixes that are not the common forms' (the parser's to read) answer alike."""
+    assert answer(raw) == phonenumbers_reading(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "555 12 34 56",
+        "555-12-34-56",
+        "(555) 12-34-56",
+        "0555123456",
+        "0 555 12 34 56",
+        "555.12.34.56",
+        "+995 555 12 34 56",
+        "+995 (555) 12-34-56",
+        "00995 555 123 456",
+        "995 555 12 34 56",
+        "322 12 34 56",  # a Tbilisi land line
+        "995 900 000 000",  # outside every range, possible all the same
+    ],
+)
+def test_common_forms_skip_the_parser(raw: str) -> None:
+    """The common forms of a Georgian number never reach `parse`."""
+    expected = phonenumbers_reading(raw)
+    assert expected is not None
+    with patch.object(phonenumbers, "parse", side_effect=AssertionError("parsed")):
+        assert normalise_number(raw) == expected
+        assert check_numbers([raw]).valid == [expected]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "055 512 345",  # nine national digits starting with 0 (0 and eight)
+        "00555123456",  # 00 is the international prefix
+        "+995 055 512 345",
+        "55512345",  # eight digits
+        "+1 555 123 4567",
+        "555\t12\t34\t56",  # other blanks than spaces
+    ],
+)
+def test_other_forms_are_parsed(raw: str) -> None:
+    """Anything else goes to the parser, which decides."""
+    with (
+        patch.object(phonenumbers, "parse", side_effect=AssertionError("parsed")),
+        pytest.raises(AssertionError, match="parsed"),
+    ):
+        normalise_number(raw)
