@@ -7,6 +7,7 @@ fake smsoffice.ge on loopback; the only stand-ins are Home Assistant Cloud
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 import hashlib
 import json
@@ -85,6 +86,17 @@ INTEGRATION = Path(__file__).parents[1] / "custom_components" / DOMAIN
 
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
+
+
+@pytest.fixture(autouse=True)
+def no_usage_reported(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Home Assistant reports no deprecated use while the flows run.
+
+    The newest releases log one, for example, for `async_update_reload_and_abort`
+    on an entry with an update listener (breaking in 2026.12).
+    """
+    yield
+    assert f"Detected that custom integration '{DOMAIN}'" not in caplog.text
 
 
 def account_input(
@@ -485,13 +497,18 @@ async def test_reauth_form_tells_api_access_is_disabled(
     assert result["errors"] == {"base": "api_access_disabled"}
 
     gateway.api_access_enabled = True
+    old_runtime = loaded_entry.runtime_data
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: API_KEY}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
+    # The same key changes nothing saved, and still reloads the entry, once.
     assert loaded_entry.state is ConfigEntryState.LOADED
+    assert loaded_entry.runtime_data is not old_runtime
+    # Setup, the refused check, the check, and one reload.
+    assert keys_sent(gateway) == [API_KEY] * 4
 
 
 async def test_reauth_of_an_entry_whose_setup_failed(
@@ -514,6 +531,8 @@ async def test_reauth_of_an_entry_whose_setup_failed(
     assert result["reason"] == "reauth_successful"
     assert config_entry.state is ConfigEntryState.LOADED
     assert hass.states.get(BALANCE_SENSOR).state == "1000"
+    # The failed set-up, the check of the new key, and one set-up with it.
+    assert keys_sent(gateway) == [API_KEY, NEW_KEY, NEW_KEY]
 
 
 async def test_reauth_started_by_the_user(
@@ -731,6 +750,8 @@ async def test_reconfigure_after_api_access_is_enabled(
     assert result["reason"] == "reconfigure_successful"
     assert config_entry.state is ConfigEntryState.LOADED
     assert issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry)) is None
+    # The set-up refused, the check refused, the check, and one set-up.
+    assert keys_sent(gateway) == [API_KEY] * 4
 
 
 async def test_reconfigure_errors(
@@ -825,6 +846,8 @@ async def test_reconfigure_fixes_an_unreachable_address(
     assert result["reason"] == "reconfigure_successful"
     assert config_entry.data[CONF_BASE_URL] == gateway.url
     assert config_entry.state is ConfigEntryState.LOADED
+    # The check at the fixed address, and one set-up (the wrong one got none).
+    assert keys_sent(gateway) == [API_KEY, API_KEY]
 
 
 # ------------------------------------------------------------------ options

@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
@@ -326,19 +327,24 @@ class SmsOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
     def _update_entry(
         self, entry: ConfigEntry, data: dict[str, Any], reason: str
     ) -> ConfigFlowResult:
-        """Save new data and finish; the entry reloads with it.
+        """Save the account's new data and finish; the entry reloads once with it.
 
-        A loaded entry's update listener reloads it when the data changed. An
-        entry that is not loaded (its setup failed on the old key or address)
-        has no listener, and an unchanged key (API access enabled again) fires
-        none, while polling stopped when the key was rejected: reload those here.
+        An entry that is not loaded (its set-up failed, or waits to retry) has no
+        update listener: `async_update_reload_and_abort` saves and reloads it.
+        A loaded entry has one (it reloads on any change: options, recipients),
+        and the newest releases deprecate `async_update_reload_and_abort` next to
+        it: the listener reloads it when the data changed, and when nothing
+        changed (the same key after a rejection, which stopped polling) it is
+        reloaded here.
         """
-        # Looked at first: the listener starts reloading as soon as it is called.
-        has_listener = bool(entry.update_listeners)
-        changed = self.hass.config_entries.async_update_entry(
-            entry, data=data, unique_id=account_id(data[CONF_API_KEY])
-        )
-        if not (changed and has_listener):
+        unique_id = account_id(data[CONF_API_KEY])
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_update_reload_and_abort(
+                entry, data=data, unique_id=unique_id, reason=reason
+            )
+        if not self.hass.config_entries.async_update_entry(
+            entry, data=data, unique_id=unique_id
+        ):
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return self.async_abort(reason=reason)
 
@@ -347,6 +353,9 @@ class SmsOfficeOptionsFlow(OptionsFlow):
     """Defaults for sending, the low-balance threshold, status polling, cost control.
 
     The balance is polled at a fixed interval (`BALANCE_INTERVAL`): no option.
+    Saved options reload the entry through its update listener, on every
+    supported release (`OptionsFlowWithReload`, which 2025.4 lacks, refuses an
+    entry with an update listener, which the recipients need).
     """
 
     async def async_step_init(
@@ -409,7 +418,13 @@ class SmsOfficeOptionsFlow(OptionsFlow):
 
 
 class RecipientSubentryFlow(ConfigSubentryFlow):
-    """A saved recipient: a name and a number, with its own notify entity."""
+    """A saved recipient: a name and a number, with its own notify entity.
+
+    Adding, changing or removing one reloads the entry through its update
+    listener: Home Assistant reloads nothing for a recipient added or removed,
+    and its `async_update_reload_and_abort` for a changed one (not in 2025.4)
+    refuses an entry with an update listener.
+    """
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
