@@ -45,7 +45,10 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
 
 from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
@@ -904,9 +907,10 @@ async def test_options_flow(
     # Number selectors answer floats: whole numbers are kept.
     for key in (CONF_LOW_BALANCE, CONF_DAILY_CREDIT_LIMIT, CONF_DUPLICATE_WINDOW):
         assert isinstance(loaded_entry.options[key], int), key
-    # Reloaded; the balance is still polled at the fixed interval.
+    # Reloaded, once; the balance is still polled at the fixed interval.
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.runtime_data is not old_runtime
+    assert keys_sent(gateway) == [API_KEY, API_KEY]
     assert loaded_entry.runtime_data.balance.update_interval == BALANCE_INTERVAL
 
 
@@ -1003,8 +1007,9 @@ async def test_add_recipient(
     ]
     assert added.subentry_type == SUBENTRY_RECIPIENT
     assert added.title == "Grandpa"
-    # The entry was reloaded with the new recipient's notify entity.
+    # The entry was reloaded, once, with the new recipient's notify entity.
     assert loaded_entry.state is ConfigEntryState.LOADED
+    assert keys_sent(gateway) == [API_KEY, API_KEY]
     entity_id = entity_registry.async_get_entity_id(
         "notify", DOMAIN, f"{loaded_entry.entry_id}_recipient_{added.subentry_id}"
     )
@@ -1122,6 +1127,8 @@ async def test_edit_recipient(
     mother = loaded_entry.subentries[mother.subentry_id]
     assert mother.title == "Mom"
     assert dict(mother.data) == {CONF_NAME: "Mom", CONF_NUMBER: MOTHER}
+    # Reloaded once (setup and one reload).
+    assert keys_sent(gateway) == [API_KEY, API_KEY]
 
     result = await hass.config_entries.subentries.async_init(
         (loaded_entry.entry_id, SUBENTRY_RECIPIENT),
@@ -1137,6 +1144,7 @@ async def test_edit_recipient(
     assert mother.unique_id == "995568001122"
     assert mother.data[CONF_NUMBER] == "995568001122"
     assert loaded_entry.state is ConfigEntryState.LOADED
+    assert keys_sent(gateway) == [API_KEY] * 3
 
 
 async def test_edit_recipient_to_a_taken_name(
@@ -1186,3 +1194,40 @@ async def test_edit_recipient_to_a_saved_number(
     assert result["errors"] == {CONF_NUMBER: "number_taken"}
     assert result["description_placeholders"] == {"recipient": "Night guard"}
     assert loaded_entry.subentries[mother.subentry_id].data[CONF_NUMBER] == MOTHER
+
+
+async def test_remove_recipient(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Deleting a recipient, as the frontend does, reloads the entry once."""
+    guard = recipient(loaded_entry, GUARD)
+    unique_id = f"{loaded_entry.entry_id}_recipient_{guard.subentry_id}"
+    entity_id = entity_registry.async_get_entity_id("notify", DOMAIN, unique_id)
+    assert entity_id is not None
+    assert hass.states.get(entity_id) is not None
+    old_runtime = loaded_entry.runtime_data
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+
+    await client.send_json_auto_id(
+        {
+            "type": "config_entries/subentries/delete",
+            "entry_id": loaded_entry.entry_id,
+            "subentry_id": guard.subentry_id,
+        }
+    )
+    response = await client.receive_json()
+    await hass.async_block_till_done()
+
+    assert response["success"]
+    assert [sub.unique_id for sub in loaded_entry.subentries.values()] == [MOTHER]
+    assert entity_registry.async_get_entity_id("notify", DOMAIN, unique_id) is None
+    assert hass.states.get(entity_id) is None
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert loaded_entry.runtime_data is not old_runtime
+    # Setup and one reload.
+    assert keys_sent(gateway) == [API_KEY, API_KEY]
