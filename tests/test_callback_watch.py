@@ -1,4 +1,9 @@
-"""The repair `callbacks_not_arriving`: raised, cleared, and fixed by turning polling on."""
+"""The repair `callbacks_not_arriving`: raised, cleared, and fixed by turning polling on.
+
+The callbacks go nowhere (a wrong callback URL in the profile); the straggler
+checks of webhook mode find the statuses, in the same run: no reload, no
+restart.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smsoffice.const import CONF_STATUS_POLLING, DOMAIN
-from custom_components.smsoffice.status_polling import CATCH_UP_DELAY
-from tests.conftest import MOTHER, WEBHOOK_ID
+from custom_components.smsoffice.status_polling import STRAGGLER_FIRST
+from tests.conftest import MOTHER, WEBHOOK_ID, closed_port_url
 from tests.fake_smsoffice import FakeSmsOffice
 
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
@@ -53,12 +58,11 @@ async def send(hass: HomeAssistant, reference: str) -> None:
     )
 
 
-async def reload_and_catch_up(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+async def stragglers_checked(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Reload the entry and let its catch-up status checks run."""
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await advance(hass, freezer, CATCH_UP_DELAY + timedelta(seconds=1))
+    """Let the straggler checks of the messages just sent run."""
+    await advance(hass, freezer, STRAGGLER_FIRST + timedelta(minutes=1))
 
 
 async def lost_callbacks(
@@ -81,9 +85,14 @@ async def test_raised_after_three_messages_over_six_hours(
     gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
 ) -> None:
+    """A wrong callback URL is noticed in the same run, within the hour."""
+    gateway.callback_url = closed_port_url()  # the gateway's callbacks fail
     await lost_callbacks(hass, freezer, 3, timedelta(hours=3, minutes=1))
-    await reload_and_catch_up(hass, freezer, loaded_entry)
+    assert issue_of(hass, loaded_entry) is None  # two found so far
+    await stragglers_checked(hass, freezer)
 
+    assert len(gateway.callbacks) == 3
+    assert all(c.error is not None for c in gateway.callbacks)
     issue = issue_of(hass, loaded_entry)
     assert issue is not None
     assert issue.is_fixable
@@ -104,12 +113,12 @@ async def test_not_raised_for_two_or_within_six_hours(
     # Two messages over 8 hours: too few.
     await lost_callbacks(hass, freezer, 2, timedelta(hours=4))
     await advance(hass, freezer, timedelta(hours=4))
-    await reload_and_catch_up(hass, freezer, loaded_entry)
+    await stragglers_checked(hass, freezer)
     assert issue_of(hass, loaded_entry) is None
 
     # Three more within 2 hours, but counted with the two: over 6 hours, raised.
     await lost_callbacks(hass, freezer, 3, timedelta(hours=1), prefix="more")
-    await reload_and_catch_up(hass, freezer, loaded_entry)
+    await stragglers_checked(hass, freezer)
     assert issue_of(hass, loaded_entry) is not None
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
 
@@ -121,7 +130,7 @@ async def test_three_within_six_hours_are_not_enough(
     loaded_entry: MockConfigEntry,
 ) -> None:
     await lost_callbacks(hass, freezer, 3, timedelta(hours=1))
-    await reload_and_catch_up(hass, freezer, loaded_entry)
+    await stragglers_checked(hass, freezer)
     assert issue_of(hass, loaded_entry) is None
     assert len(gateway.requests_to("status")) == 3
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
@@ -135,7 +144,7 @@ async def test_a_webhook_report_clears_it(
     http: TestClient,
 ) -> None:
     await lost_callbacks(hass, freezer, 3, timedelta(hours=3, minutes=1))
-    await reload_and_catch_up(hass, freezer, loaded_entry)
+    await stragglers_checked(hass, freezer)
     assert issue_of(hass, loaded_entry) is not None
 
     await send(hass, "arrives")
@@ -156,7 +165,7 @@ async def test_fix_flow_turns_status_polling_on(  # noqa: PLR0917
     hass_admin_user: MockUser,
 ) -> None:
     await lost_callbacks(hass, freezer, 3, timedelta(hours=3, minutes=1))
-    await reload_and_catch_up(hass, freezer, loaded_entry)
+    await stragglers_checked(hass, freezer)
     issue = issue_of(hass, loaded_entry)
     assert issue is not None
     assert not loaded_entry.options[CONF_STATUS_POLLING]
@@ -192,7 +201,7 @@ async def test_fix_flow_for_a_removed_entry_aborts(  # noqa: PLR0917
     hass_admin_user: MockUser,
 ) -> None:
     await lost_callbacks(hass, freezer, 3, timedelta(hours=3, minutes=1))
-    await reload_and_catch_up(hass, freezer, loaded_entry)
+    await stragglers_checked(hass, freezer)
     issue = issue_of(hass, loaded_entry)
     assert issue is not None
     assert await async_setup_component(hass, "repairs", {})

@@ -1,4 +1,4 @@
-"""Every report reaches its message: reloads, removal, restarts, schedules, bulk.
+"""Every report reaches its message: reloads, removal, restarts, disabling, schedules, bulk.
 
 Each test drives Home Assistant as a user does (actions, webhook requests,
 reloads, frozen time) and makes the fake gateway hold or answer as needed.
@@ -9,11 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.config_entries import (
+    ConfigEntryDisabler,
+    ConfigEntryState,
+    ConfigSubentryData,
+)
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.exceptions import ServiceValidationError
@@ -36,6 +41,7 @@ from custom_components.smsoffice.status_polling import (
     MAX_REQUESTS_IN_FLIGHT,
     MAX_REQUESTS_PER_MINUTE,
     STATUS_POLL_FIRST,
+    STRAGGLER_FIRST,
 )
 from tests.conftest import GUARD, MOTHER, WEBHOOK_ID, post_with_a_held_body
 from tests.fake_smsoffice import FakeSmsOffice
@@ -253,14 +259,14 @@ async def test_entry_removed_while_a_send_is_out(  # noqa: PLR0917
 
 
 @pytest.mark.parametrize("options", [{}], ids=["default_polling"])
-async def test_catch_up_after_set_up_in_webhook_mode(
+async def test_catch_up_after_enabling_in_webhook_mode(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     gateway: FakeSmsOffice,
     events: list[Event],
     config_entry: MockConfigEntry,
 ) -> None:
-    """A report missed while the entry was down is asked for within minutes."""
+    """A report missed while the entry was disabled is asked for within minutes."""
     await async_process_ha_core_config(
         hass, {"external_url": "https://home.example.ge"}
     )
@@ -270,10 +276,12 @@ async def test_catch_up_after_set_up_in_webhook_mode(
     assert not config_entry.runtime_data.poller.polling  # webhook mode
     await send_call(hass, [MOTHER])
     await hass.async_block_till_done()
-    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    assert await hass.config_entries.async_set_disabled_by(
+        config_entry.entry_id, ConfigEntryDisabler.USER
+    )
     assert gateway.status_of(REFERENCE, MOTHER) == "Delivered"  # nobody was told
 
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    assert await hass.config_entries.async_set_disabled_by(config_entry.entry_id, None)
     await hass.async_block_till_done()
     await advance(hass, freezer, CATCH_UP_DELAY - timedelta(seconds=2))
     assert gateway.requests_to("status") == []
@@ -298,7 +306,8 @@ async def test_message_scheduled_beyond_the_outbox_age(  # noqa: PLR0917
     """Scheduled 8 days ahead: kept past the 7-day age, its report still counts."""
     scheduled = dt_util.utcnow() + timedelta(days=8)
     await send_call(hass, [MOTHER], schedule=scheduled.isoformat())
-    await advance(hass, freezer, timedelta(days=8, hours=1))
+    # Gone out; its callback comes before any straggler check would.
+    await advance(hass, freezer, timedelta(days=8, minutes=20))
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     await send_call(hass, [GUARD], reference="later")
@@ -309,6 +318,73 @@ async def test_message_scheduled_beyond_the_outbox_age(  # noqa: PLR0917
 
     assert announced(events) == [(REFERENCE, MOTHER, "delivered", "webhook")]
     assert all(r.at >= scheduled.timestamp() for r in gateway.requests_to("status"))
+
+
+async def test_a_reload_in_webhook_mode_asks_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    events: list[Event],
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """The tracker took reports through the reload: nothing to catch up on.
+
+    The straggler checks keep their time (30 minutes after the send).
+    """
+    numbers = [f"99555{n:07d}" for n in range(200)]
+    await send_call(hass, numbers)  # delivered; the callbacks go nowhere
+    await advance(hass, freezer, timedelta(minutes=10))
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    for _ in range(5):
+        await advance(hass, freezer, timedelta(minutes=1))
+    assert gateway.requests_to("status") == []
+    await advance(hass, freezer, STRAGGLER_FIRST - timedelta(minutes=16))
+    assert gateway.requests_to("status") == []
+
+    for _ in range(5):
+        await advance(hass, freezer, timedelta(minutes=1))
+    asked = [r.params["destination"] for r in gateway.requests_to("status")]
+    assert sorted(asked) == numbers  # each once, within the budget
+    assert Counter(e.data["source"] for e in events) == {"poll": 200}
+
+
+async def test_a_disabled_entry_takes_no_reports_until_enabled(  # noqa: PLR0917
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    http: TestClient,
+    events: list[Event],
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Disabled: no webhook, no events, no status checks; enabled: caught up once."""
+    await send_call(hass, [MOTHER, GUARD])
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await hass.config_entries.async_set_disabled_by(
+        loaded_entry.entry_id, ConfigEntryDisabler.USER
+    )
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+
+    # Home Assistant answers for a webhook nobody registered (ours says OK).
+    response = await http.get(
+        WEBHOOK_PATH,
+        params={"reference": REFERENCE, "status": "delivered", "destination": MOTHER},
+    )
+    assert (response.status, await response.text()) == (200, "")
+    await advance(hass, freezer, timedelta(hours=3))
+    assert events == []
+    assert gateway.requests_to("status") == []
+
+    assert await hass.config_entries.async_set_disabled_by(loaded_entry.entry_id, None)
+    await advance(hass, freezer, CATCH_UP_DELAY + timedelta(seconds=1))
+    assert sorted(announced(events)) == [
+        (REFERENCE, MOTHER, "delivered", "poll"),
+        (REFERENCE, GUARD, "delivered", "poll"),
+    ]
+    # Once: the callback now is no news, and nothing is asked again.
+    await callback(http)
+    await advance(hass, freezer, timedelta(hours=3))
+    assert len(events) == 2
+    assert len(gateway.requests_to("status")) == 2
 
 
 @pytest.mark.parametrize("options", [{CONF_STATUS_POLLING: True}], ids=["polling"])
@@ -535,3 +611,40 @@ async def test_callback_inside_the_handler_when_the_entry_is_removed(
     assert response.status == 200
     await hass.async_block_till_done()
     assert events == []
+
+
+async def test_callback_inside_the_handler_when_the_entry_is_disabled(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    http: TestClient,
+    loaded_entry: MockConfigEntry,
+    events: list[Event],
+) -> None:
+    """A callback whose body arrives after the entry was disabled: not announced.
+
+    Enabling the entry catches up: announced then, once.
+    """
+    await send_call(hass, [MOTHER])
+    body = f"reference={REFERENCE}&status=delivered&destination={MOTHER}".encode()
+    posting = asyncio.ensure_future(
+        post_with_a_held_body(
+            http,
+            WEBHOOK_PATH,
+            body,
+            hass.config_entries.async_set_disabled_by(
+                loaded_entry.entry_id, ConfigEntryDisabler.USER
+            ),
+        )
+    )
+    while not posting.done():  # its pause needs the frozen clock to move
+        freezer.tick(timedelta(milliseconds=10))
+        await hass.async_add_executor_job(time.sleep, 0.01)
+    response, disabled = posting.result()
+    assert disabled
+    assert response.status == 200
+    await hass.async_block_till_done()
+    assert events == []
+
+    assert await hass.config_entries.async_set_disabled_by(loaded_entry.entry_id, None)
+    await advance(hass, freezer, CATCH_UP_DELAY + timedelta(seconds=1))
+    assert announced(events) == [(REFERENCE, MOTHER, "delivered", "poll")]

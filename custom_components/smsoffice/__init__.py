@@ -27,7 +27,7 @@ from .coordinator import (
     SmsOfficeData,
     delete_api_access_issue,
 )
-from .delivery import async_get_tracker, async_remove_tracker
+from .delivery import async_get_tracker, async_remove_tracker, async_stop_tracker
 from .notify import async_unload_legacy_service
 from .services import async_setup_services
 from .status_polling import StatusPoller
@@ -116,12 +116,16 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmsOfficeConfigEntry) -
     """Unload platforms, polling and the legacy action; the webhook stays.
 
     The tracker (outbox, webhook) is the entry's until it is removed: reports
-    that come before the next set-up are still applied.
+    that come before the next set-up are still applied. Unless the entry is
+    disabled: then the tracker stops too, until the entry is enabled again.
     """
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     await async_unload_legacy_service(hass, entry.entry_id)
     if unloaded:
-        await entry.runtime_data.tracker.outbox.async_save_now()
+        if entry.disabled_by is not None:
+            await async_stop_tracker(hass, entry.entry_id)
+        else:
+            await entry.runtime_data.tracker.outbox.async_save_now()
         # Raised again by the first poll if the entry is set up again.
         ir.async_delete_issue(
             hass, DOMAIN, ISSUE_LOW_BALANCE.format(entry_id=entry.entry_id)

@@ -1,15 +1,17 @@
 """Noticing that smsoffice.ge's callbacks stop arriving (webhook mode).
 
-When status checks (the catch-up after a reload, the end of a wait for
-delivery) learn final statuses that the webhook never brought, for at least
-`MIN_MISSED` messages that went out over at least `MIN_SPAN`, with no webhook
-report meanwhile, the fixable repair issue `callbacks_not_arriving` is raised:
-it shows the callback URL to paste in the smsoffice.ge profile, and its fix
-flow turns status polling on. The next webhook report clears it.
+When status checks (the straggler checks of messages with no final report,
+the catch-up, the end of a wait for delivery) learn final statuses that the
+webhook never brought, for at least `MIN_MISSED` messages that went out over
+at least `MIN_SPAN`, with no webhook report meanwhile, the fixable repair
+issue `callbacks_not_arriving` is raised: it shows the callback URL to paste
+in the smsoffice.ge profile, and its fix flow turns status polling on. The
+next webhook report clears it. So a wrong callback URL is noticed in the run
+in which it is wrong, about half an hour after the third message.
 
-Only messages sent while this Home Assistant runs count: reports that the
-gateway sent while Home Assistant was down were lost for another reason.
-The evidence is kept in memory, for the entry's life in this run.
+Only messages sent while the entry's tracker runs count: reports that the
+gateway sent while Home Assistant was down (or the entry disabled) were lost
+for another reason. The evidence is kept in memory, for the tracker's life.
 """
 
 from __future__ import annotations

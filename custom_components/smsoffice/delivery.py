@@ -5,7 +5,12 @@ it: the first set-up makes it (outbox read, webhook registered before any
 network I/O), reloads and failed set-ups keep it, and removing the entry drops
 it (webhook unregistered, outbox file deleted). So a report that arrives while
 the entry unloads or sets up again, or a send or status poll that the gateway
-answers after a reload, reaches the same records, and is applied once.
+answers after a reload, reaches the same records, and is applied once; and a
+reload needs no catch-up (see `status_polling.py`): only a new tracker does.
+
+Disabling the entry stops its tracker (webhook unregistered, outbox written,
+no report applied); enabling it starts it again as a new one would, catch-up
+included. A send still out meanwhile records its message all the same.
 
 A report that matches the outbox moves it forward, fires the bus event
 `smsoffice_delivery_status` once, and triggers one delivery event entity: the
@@ -71,10 +76,30 @@ async def async_get_tracker(
         tracker = trackers[entry.entry_id] = DeliveryTracker(hass, entry, outbox)
         # Counts, the daily limit and recent messages: the entry's too.
         tracker.usage = usage
-        tracker.unregister_webhook = async_register_webhook(
-            hass, entry, tracker.async_handle_webhook
-        )
+    elif tracker.stopped:
+        # Enabled again: as a new tracker, that catches up and watches anew.
+        tracker.stopped = False
+        tracker.needs_catch_up = True
+        tracker.callback_watch = CallbackWatch(hass, entry)
+    else:
+        return tracker
+    tracker.unregister_webhook = async_register_webhook(
+        hass, entry, tracker.async_handle_webhook
+    )
     return tracker
+
+
+async def async_stop_tracker(hass: HomeAssistant, entry_id: str) -> None:
+    """Stop the entry's tracker: the entry is disabled (see the module's docstring)."""
+    tracker = get_tracker(hass, entry_id)
+    if tracker is None or tracker.stopped:
+        return
+    tracker.stopped = True
+    tracker.needs_catch_up = True
+    tracker.unregister_webhook()
+    tracker.unregister_webhook = lambda: None
+    tracker.callback_watch.async_clear()
+    await tracker.outbox.async_save_now()
 
 
 def get_tracker(hass: HomeAssistant, entry_id: str) -> DeliveryTracker | None:
@@ -110,7 +135,13 @@ class DeliveryTracker:
         self.usage = Usage(hass, entry.entry_id)
         self.unregister_webhook: CALLBACK_TYPE = lambda: None
         self.removed = False  # the entry is removed: nothing is applied any more
+        self.stopped = False  # the entry is disabled (`async_stop_tracker`)
         self.callback_watch = CallbackWatch(hass, entry)
+        # The next poller asks about every unsettled message once (catch-up):
+        # set while no report may have been applied (new, disabled); records
+        # still owed that check, by id (see `StatusPoller.async_start`).
+        self.needs_catch_up = True
+        self.owed_checks: dict[int, OutboxRecord] = {}
         # The running set-up's status poller; None between set-ups.
         self.poller: StatusPoller | None = None
         # The delivery event entities that take reports: the account's (None)
@@ -137,6 +168,10 @@ class DeliveryTracker:
     def async_handle(self, report: DeliveryReport, source: ReportSource) -> bool:
         """Apply one report; return whether it was news (and so was announced)."""
         if self.removed:
+            return False
+        if self.stopped or self._entry.disabled_by is not None:
+            # Disabled: nothing is announced; asked about when enabled again.
+            self.needs_catch_up = True
             return False
         record = self._find(report.reference, report.destination)
         if record is None:
