@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -17,7 +19,12 @@ from pytest_homeassistant_custom_component.common import (
 import voluptuous as vol
 
 from custom_components.smsoffice.const import CONF_STATUS_POLLING, DOMAIN
-from custom_components.smsoffice.status_polling import STATUS_POLL_FIRST
+from custom_components.smsoffice.delivery import get_tracker
+from custom_components.smsoffice.status_polling import (
+    CATCH_UP_DELAY,
+    MAX_REQUESTS_IN_FLIGHT,
+    STATUS_POLL_FIRST,
+)
 from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -235,3 +242,126 @@ async def test_a_wait_over_ten_minutes_is_refused(
     with pytest.raises(vol.Invalid):
         await send(hass, "too-long", wait)
     assert gateway.messages == []
+
+
+async def test_a_backlog_of_checks_does_not_hold_the_answer(  # noqa: PLR0917
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    http: TestClient,
+    events: list[Event],
+) -> None:
+    """400 messages being caught up, status answers slow: within the wait and 15 s.
+
+    What the end check could not learn in time is answered as it stands.
+    """
+    backlog = [f"99555{n:07d}" for n in range(400)]
+    await hass.services.async_call(
+        DOMAIN,
+        "send_sms",
+        {"recipients": backlog, "message": "Power cut", "reference": "backlog"},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # Enabled again, the entry asks about all 400 (their callbacks never came).
+    for disabled_by in (ConfigEntryDisabler.USER, None):
+        assert await hass.config_entries.async_set_disabled_by(
+            loaded_entry.entry_id, disabled_by
+        )
+    await hass.async_block_till_done()
+    gateway.slow_seconds = 600
+    gateway.inject("slow", 2000, endpoint="status")
+    freezer.tick(CATCH_UP_DELAY + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    for _ in range(1000):  # by loop iterations: time is frozen
+        if gateway.in_flight["status"] == MAX_REQUESTS_IN_FLIGHT:
+            break
+        await asyncio.sleep(0)
+    assert gateway.in_flight["status"] == MAX_REQUESTS_IN_FLIGHT
+
+    call = send(hass, "leak-7", 30)
+    await sent(gateway, 2)
+    await callback(http, "leak-7", MOTHER, "delivered")
+    waited = 0
+    while not call.done() and waited < 30 + 15:
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        waited += 1
+        # Real time for the loop's I/O (a frozen clock's timers never wake it).
+        await hass.async_add_executor_job(time.sleep, 0.01)
+    if not call.done():
+        call.cancel()
+    assert call.done(), f"no answer {waited} s into a 30 s wait"
+    assert waited > 30  # the night guard's number stayed open
+
+    response = call.result()
+    assert response["statuses"] == [
+        {"destination": MOTHER, "status": "delivered", "reason": ""},
+        {"destination": GUARD, "status": "no_report", "reason": ""},
+    ]
+    assert response["all_delivered"] is False
+    assert len(gateway.requests_to("status")) < 60  # the backlog is still there
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+async def test_the_entry_reloads_while_a_send_waits(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    http: TestClient,
+) -> None:
+    """The send is answered while the entry sets up again: its wait still answers.
+
+    The set-up's data is gone then (`runtime_data`); the message went out, so
+    an error would make a script send it again.
+    """
+    gateway.inject("slow", endpoint="send")  # answered in 3 s
+    call = send(hass, "leak-8", {"minutes": 1})
+    for _ in range(100_000):
+        if gateway.requests_to("send"):
+            break
+        await asyncio.sleep(0)
+    gateway.inject("hold", endpoint="balance")
+    reload = hass.async_create_task(
+        hass.config_entries.async_reload(loaded_entry.entry_id)
+    )
+    await gateway.wait_for_held()
+    assert loaded_entry.state is ConfigEntryState.SETUP_IN_PROGRESS
+    tracker = get_tracker(hass, loaded_entry.entry_id)
+    assert tracker is not None
+    for _ in range(1000):  # the send's answer comes after 3 s
+        if tracker.outbox.get("leak-8", MOTHER) is not None:
+            break
+        await hass.async_add_executor_job(time.sleep, 0.01)
+    assert tracker.outbox.get("leak-8", MOTHER) is not None
+    await callback(http, "leak-8", MOTHER, "delivered")
+    await asyncio.sleep(0.05)
+    assert not call.done()  # waiting for the night guard
+
+    gateway.release()
+    assert await reload
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    await callback(http, "leak-8", GUARD, "delivered")
+    response = await asyncio.wait_for(call, 5)
+    assert [s["status"] for s in response["statuses"]] == ["delivered", "delivered"]
+    assert response["all_delivered"] is True
+
+
+async def test_the_entry_reloads_during_the_end_check(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    http: TestClient,
+) -> None:
+    """The end check is out when the entry reloads: answered as it stands."""
+    gateway.inject("hold", endpoint="status")
+    call = send(hass, "leak-9", 1)
+    await sent(gateway)
+    await callback(http, "leak-9", MOTHER, "delivered")
+    await gateway.wait_for_held()  # the night guard's number is asked about
+
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    response = await asyncio.wait_for(call, 5)
+    assert [s["status"] for s in response["statuses"]] == ["delivered", "no_report"]
+    gateway.release()

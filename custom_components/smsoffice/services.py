@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
@@ -37,11 +39,16 @@ from .models import DeliveryReport
 from .sending import async_send, resolve_recipients
 from .times import as_aware
 
+if TYPE_CHECKING:
+    from .delivery import DeliveryTracker
+
 SERVICE_SEND_SMS = "send_sms"
 # The longest `send_sms` may wait for delivery; numbers still open at its end
-# that are asked about (webhook mode), at most.
+# that are asked about (webhook mode), at most, and the longest that check may
+# add to the wait (the action returns within the wait and this).
 MAX_WAIT_FOR_DELIVERY = timedelta(minutes=10)
 MAX_CHECKS_AFTER_WAIT = 20
+CHECK_AFTER_WAIT_TIME = timedelta(seconds=10)
 SERVICE_ESTIMATE = "estimate"
 SERVICE_GET_MESSAGE_STATUS = "get_message_status"
 
@@ -121,7 +128,12 @@ def resolve_entry(hass: HomeAssistant, entry_id: str | None) -> SmsOfficeConfigE
 
 
 async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
+    # The wait for delivery counts from the call (the send's time included).
+    started = asyncio.get_running_loop().time()
     entry = resolve_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    # The entry's tracker outlives reloads: the set-up's data may be gone
+    # after the send (`runtime_data` is deleted when the entry unloads).
+    tracker = entry.runtime_data.tracker
     schedule = call.data.get(ATTR_SCHEDULE)
     outcome = await async_send(
         call.hass,
@@ -173,7 +185,8 @@ async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
         "transliterated": outcome.transliterated,
     }
     if (wait := call.data.get(ATTR_WAIT_FOR_DELIVERY)) is not None:
-        statuses = await _async_wait_for_delivery(entry, result, wait)
+        deadline = started + wait.total_seconds()
+        statuses = await _async_wait_for_delivery(tracker, result, deadline)
         response["statuses"] = statuses
         response["all_delivered"] = bool(statuses) and all(
             item["status"] == DeliveryStatus.DELIVERED.value for item in statuses
@@ -182,20 +195,19 @@ async def _async_send_sms(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_wait_for_delivery(
-    entry: SmsOfficeConfigEntry, result: SendResult, wait: timedelta
+    tracker: DeliveryTracker, result: SendResult, deadline: float
 ) -> list[dict[str, str]]:
-    """Wait until each destination has a final status, or for `wait`.
+    """Wait until each destination has a final status, or until `deadline`.
 
     In webhook mode a number with no final status at the end is asked about
-    once (within the polling budget). Cancelling the caller cancels the wait,
-    never the message (it is sent already).
+    once (before other status checks, within the polling budget), for at most
+    `CHECK_AFTER_WAIT_TIME`: what it could not learn by then is answered as it
+    stands. Cancelling the caller cancels the wait, never the message (it is
+    sent already). Reports are the tracker's, also across a reload.
     """
-    data = entry.runtime_data
-    tracker = data.tracker
     destinations = result.destinations
-    await tracker.async_wait_settled(
-        result.reference, destinations, wait.total_seconds()
-    )
+    within = max(0.0, deadline - asyncio.get_running_loop().time())
+    await tracker.async_wait_settled(result.reference, destinations, within)
     outbox = tracker.outbox
     open_records = [
         record
@@ -203,9 +215,12 @@ async def _async_wait_for_delivery(
         if (record := outbox.get(result.reference, destination)) is not None
         and not record.settled
     ]
-    poller = data.poller
-    if open_records and not poller.polling:
-        await poller.async_check_now(open_records[:MAX_CHECKS_AFTER_WAIT])
+    # The set-up that runs now (None while the entry is not set up).
+    poller = tracker.poller
+    if open_records and poller is not None and not poller.polling:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CHECK_AFTER_WAIT_TIME.total_seconds()):
+                await poller.async_check_now(open_records[:MAX_CHECKS_AFTER_WAIT])
     statuses = []
     for destination in destinations:
         record = outbox.get(result.reference, destination)
@@ -266,7 +281,10 @@ async def _async_estimate(call: ServiceCall) -> ServiceResponse:
 async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:
     entry = resolve_entry(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     reference: str = call.data[ATTR_REFERENCE]
-    data = entry.runtime_data
+    # Taken before any await: the entry may unload meanwhile. The tracker is
+    # the entry's (a reload keeps it): the answer is recorded where it counts.
+    client = entry.runtime_data.client
+    tracker = entry.runtime_data.tracker
     try:
         check_reference(reference)
         destinations = await _async_all_numbers(entry, call.data[ATTR_DESTINATIONS])
@@ -275,14 +293,12 @@ async def _async_get_message_status(call: ServiceCall) -> ServiceResponse:
     statuses: list[dict[str, Any]] = []
     for destination in destinations:
         try:
-            status = await data.client.get_message_status(destination, reference)
+            status = await client.get_message_status(destination, reference)
         except SmsOfficeError as err:
             raise handle_gateway_error(
                 call.hass, entry, err, operation="status"
             ) from err
-        data.tracker.async_handle(
-            DeliveryReport(reference, destination, status), "poll"
-        )
+        tracker.async_handle(DeliveryReport(reference, destination, status), "poll")
         statuses.append({"destination": destination, "status": status.value})
     response: dict[str, Any] = {"reference": reference, "statuses": statuses}
     return response
