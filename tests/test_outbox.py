@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import MISSING, fields
 from datetime import timedelta
 import inspect
@@ -24,6 +25,8 @@ from custom_components.smsoffice.client import DeliveryStatus
 from custom_components.smsoffice.const import DOMAIN
 from custom_components.smsoffice.outbox import (
     SAVE_DELAY,
+    SEND_SAVE_DELAY,
+    SNAPSHOT_SLICE,
     STORAGE_VERSION,
     Outbox,
     OutboxRecord,
@@ -400,6 +403,34 @@ async def test_final_write_saves_pending_changes(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert storage_key("final") not in hass_storage
+
+
+async def test_a_change_while_the_snapshot_is_taken_gets_its_own_write(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """A large outbox is read a slice at a time, the event loop running between.
+
+    What changes meanwhile may miss this write; it gets its own, by its
+    own deadline (the write replaced the one the change asked for).
+    """
+    outbox = Outbox(hass, "slices")
+    many = [f"995577{index:06d}" for index in range(2 * SNAPSHOT_SLICE + 1)]
+    first, *_ = outbox.add("bulk", many)
+    saving = hass.async_create_task(outbox.async_save_now())
+    await asyncio.sleep(0)
+    assert not saving.done()  # the loop runs between slices
+    assert outbox.advance(first, DeliveryStatus.DELIVERED, "")  # read already
+    outbox.add("later", [MOTHER])  # after the records were listed
+    await saving
+    written = stored_records(hass_storage, "slices")
+    assert (len(written), written[0]["status"]) == (len(many), None)
+
+    freezer.tick(timedelta(seconds=SEND_SAVE_DELAY + 0.1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    written = stored_records(hass_storage, "slices")
+    assert (written[0]["status"], written[-1]["reference"]) == ("delivered", "later")
+    assert len(written) == len(many) + 1
 
 
 async def test_removing_the_entry_removes_the_outbox(
