@@ -36,8 +36,9 @@ from custom_components.smsoffice.const import (
     CONF_TRANSLITERATE,
     CONF_URGENT,
     DOMAIN,
+    MAX_DUPLICATE_WINDOW,
 )
-from custom_components.smsoffice.usage import SAVE_DELAY
+from custom_components.smsoffice.usage import MAX_RECENT, SAVE_DELAY
 from tests.conftest import GUARD, MOTHER
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -788,6 +789,43 @@ async def test_duplicates_across_a_reload_and_a_restart(
     assert again["status"] == "suppressed"
     assert again["reference"] == first["reference"]
     assert len(gateway.messages) == 1
+
+
+@pytest.mark.parametrize(
+    "options", [options_with(**{CONF_DUPLICATE_WINDOW: MAX_DUPLICATE_WINDOW})]
+)
+async def test_recent_messages_kept_to_their_bounds(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """At most `MAX_RECENT` (text, number) pairs, the oldest go first; a day at most."""
+    gateway.balance = 10**6
+    numbers = [f"995577{index:06d}" for index in range(MAX_RECENT + 2)]
+    await send_sms(hass, recipients=numbers, message="Water cut")
+    # The first two were forgotten: they get the text again, the others not.
+    again = await send_sms(
+        hass, recipients=[*numbers[:3], numbers[-1]], message="Water cut"
+    )
+    assert again["recipients"] == numbers[:2]
+    assert again["suppressed"] == [numbers[2], numbers[-1]]
+    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
+    recent = hass_storage[usage_key(loaded_entry)]["data"]["recent"]
+    assert len(recent) == MAX_RECENT
+    # Oldest first: the two sent again are the newest; 2 and 3 made room.
+    assert [row[1] for row in recent[:1]] == [numbers[4]]
+    assert [row[1] for row in recent[-2:]] == numbers[:2]
+
+    # A day later every one of them is forgotten at the next send.
+    await advance(hass, freezer, timedelta(minutes=MAX_DUPLICATE_WINDOW, seconds=1))
+    await send_sms(hass, recipients=[MOTHER], message="Water back")
+    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
+    recent = hass_storage[usage_key(loaded_entry)]["data"]["recent"]
+    assert [row[1] for row in recent] == [MOTHER]
+    last = await send_sms(hass, recipients=numbers[-1:], message="Water cut")
+    assert last["recipients"] == numbers[-1:]
 
 
 async def test_removing_the_entry_clears_the_limit_issue(

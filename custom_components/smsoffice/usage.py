@@ -33,10 +33,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 import hashlib
 import time
-from typing import Any, Final, TypedDict
+from typing import Any, Final, NamedTuple, TypedDict
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
@@ -52,7 +53,8 @@ from .const import (
     LOGGER,
     MAX_DUPLICATE_WINDOW,
 )
-from .storage import DeadlineSave
+from .outbox import COMPACT_AFTER
+from .storage import DeadlineSave, whole
 
 STORAGE_VERSION: Final = 1
 # Counts change at sends: written at most this long after the first change not
@@ -89,11 +91,11 @@ class DailyLimitError(Exception):
 
 @dataclass(slots=True, eq=False)
 class Claim:
-    """Credits and (text, number) pairs a send holds while its request is out."""
+    """Credits and a text at numbers that a send holds while its request is out."""
 
     credits: int
-    digest: str
-    keys: list[str] = field(default_factory=list)
+    digest: str  # the text's
+    numbers: frozenset[str]
     done: bool = False
     ended: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
@@ -102,12 +104,10 @@ class Claim:
         await self.ended.wait()
 
 
+@lru_cache(maxsize=64)
 def _digest(text: str) -> str:
+    """Return the hash a text is remembered by (a send asks for it several times)."""
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _key(digest: str, number: str) -> str:
-    return f"{digest}\x1f{number}"
 
 
 def _count(value: Any) -> bool:
@@ -126,10 +126,53 @@ def _recent_row(row: Any) -> bool:
     )
 
 
+class _LocalDay(NamedTuple):
+    """Today in Home Assistant's time zone, and when it began and ends (epoch)."""
+
+    zone: tzinfo
+    begins: float
+    ends: float
+    day: str  # ISO date, as stored
+    month: str  # "YYYY-MM", as stored
+    start: datetime
+    month_start: datetime
+
+
+# The local day last worked out: asked for several times at every send (the
+# limit, the counts, each usage sensor's state and last reset), it changes
+# only at midnight, or when the time zone does.
+_local_day: list[_LocalDay] = []
+
+
+def _current_day() -> _LocalDay:
+    """Return today, worked out again only when the time or time zone left it."""
+    now = time.time()
+    zone = dt_util.get_default_time_zone()
+    if (
+        _local_day
+        and (today := _local_day[0]).zone is zone
+        and today.begins <= now < today.ends
+    ):
+        return today
+    date = dt_util.utc_from_timestamp(now).astimezone(zone).date()
+    start = dt_util.start_of_local_day(date)
+    today = _LocalDay(
+        zone,
+        start.timestamp(),
+        dt_util.start_of_local_day(date + timedelta(days=1)).timestamp(),
+        date.isoformat(),
+        f"{date.year:04d}-{date.month:02d}",
+        start,
+        dt_util.start_of_local_day(date.replace(day=1)),
+    )
+    _local_day[:] = [today]
+    return today
+
+
 def _today() -> tuple[str, str]:
     """Return the local day and month, as stored."""
-    now = dt_util.now()
-    return now.date().isoformat(), f"{now.year:04d}-{now.month:02d}"
+    today = _current_day()
+    return today.day, today.month
 
 
 def daily_limit(entry: ConfigEntry) -> int:
@@ -201,7 +244,10 @@ class Usage:
         self._hass = hass
         self._entry_id = entry_id
         self._saving = DeadlineSave(
-            hass, STORAGE_VERSION, f"{DOMAIN}.usage.{entry_id}", self._data
+            hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.usage.{entry_id}",
+            lambda: whole(self._data()),
         )
         self._day, self._month = _today()
         self._sent_today = 0
@@ -209,9 +255,9 @@ class Usage:
         self._credits_month = 0
         self._limit_reached_on: str | None = None
         # Sent messages by (text hash, number): (sent at, reference), oldest first.
-        self._recent: dict[str, tuple[float, str]] = {}
-        # Sends whose request is out, by (text hash, number): their claims (one,
-        # but for sends made while suppression was off).
+        self._recent: dict[tuple[str, str], tuple[float, str]] = {}
+        self._recent_dropped = 0  # since `_recent` was last made anew
+        # Sends whose request is out, by text hash: their claims, oldest first.
         self._pending: dict[str, list[Claim]] = {}
         self._reserved = 0  # credits claimed by sends whose request is out
         self._listeners: list[Callable[[], None]] = []
@@ -239,7 +285,7 @@ class Usage:
         rows = stored.get("recent")
         if isinstance(rows, list):
             self._recent = {
-                _key(row[0], row[1]): (float(row[2]), row[3])
+                (row[0], row[1]): (float(row[2]), row[3])
                 for row in rows
                 if _recent_row(row)
             }
@@ -292,8 +338,9 @@ class Usage:
         digest = _digest(text)
         since = time.time() - window_minutes * 60
         found: dict[str, str] = {}
+        recent = self._recent
         for number in numbers:
-            sent = self._recent.get(_key(digest, number))
+            sent = recent.get((digest, number))
             if sent is not None and sent[0] > since:
                 found[number] = sent[1]
         return found
@@ -308,12 +355,11 @@ class Usage:
         """
         if window_minutes <= 0 or not self._pending:
             return []
-        digest = _digest(text)
-        found: dict[Claim, None] = {}  # in order, once each
-        for number in numbers:
-            for claim in self._pending.get(_key(digest, number), ()):
-                found[claim] = None
-        return list(found)
+        claims = self._pending.get(_digest(text), ())
+        if not claims:
+            return []
+        numbers = numbers if isinstance(numbers, set | frozenset) else set(numbers)
+        return [claim for claim in claims if not numbers.isdisjoint(claim.numbers)]
 
     def claim(
         self,
@@ -332,10 +378,9 @@ class Usage:
             self._changed()
             raise DailyLimitError(limit, left, cost)
         digest = _digest(text)
-        claim = Claim(cost, digest, [_key(digest, number) for number in numbers])
+        claim = Claim(cost, digest, frozenset(numbers))
         self._reserved += cost
-        for key in claim.keys:
-            self._pending.setdefault(key, []).append(claim)
+        self._pending.setdefault(digest, []).append(claim)
         return claim
 
     @callback
@@ -366,10 +411,13 @@ class Usage:
         self._credits_month += cost
         now = time.time()
         if reference is not None:
+            recent = self._recent
+            digest = claim.digest
+            sent = (now, reference)
             for number in numbers:
-                key = _key(claim.digest, number)
-                self._recent.pop(key, None)  # a fresh record goes to the end
-                self._recent[key] = (now, reference)
+                key = (digest, number)
+                recent.pop(key, None)  # a fresh record goes to the end
+                recent[key] = sent
         self._prune(now)
         self._changed()
         self._notify()
@@ -380,12 +428,10 @@ class Usage:
             return False
         claim.done = True
         self._reserved -= claim.credits
-        pending = self._pending
-        for key in claim.keys:
-            claims = pending[key]
-            claims.remove(claim)
-            if not claims:
-                del pending[key]
+        claims = self._pending[claim.digest]
+        claims.remove(claim)
+        if not claims:
+            del self._pending[claim.digest]
         claim.ended.set()  # the sends waiting for it check again
         return True
 
@@ -447,12 +493,12 @@ class Usage:
     @staticmethod
     def start_of_day() -> datetime:
         """Return the start of today, local time."""
-        return dt_util.start_of_local_day()
+        return _current_day().start
 
     @staticmethod
     def start_of_month() -> datetime:
         """Return the start of this month, local time."""
-        return dt_util.start_of_local_day(dt_util.now().date().replace(day=1))
+        return _current_day().month_start
 
     # ---------------------------------------------------------- listeners
 
@@ -479,12 +525,22 @@ class Usage:
         since = now - RECENT_MAX_AGE
         recent = self._recent
         # Oldest first (a fresh record goes to the end): only the front is
-        # looked at, not every record at every send.
-        while recent:
-            oldest = next(iter(recent))
-            if recent[oldest][0] > since and len(recent) <= MAX_RECENT:
+        # looked at, not every record at every send. One pass: a new look
+        # from the front for each record would step over every one deleted
+        # before it (10,000 of them after a bulk send: quadratic, ~60 ms).
+        excess = len(recent) - MAX_RECENT
+        stale: list[tuple[str, str]] = []
+        for key, (sent_at, _) in recent.items():
+            if sent_at > since and len(stale) >= excess:
                 break
-            del recent[oldest]
+            stale.append(key)
+        for key in stale:
+            del recent[key]
+        # Made anew now and then: see `Outbox._compact`.
+        self._recent_dropped += len(stale)
+        if self._recent_dropped >= COMPACT_AFTER:
+            self._recent = {key: sent for key, sent in recent.items()}  # noqa: C416
+            self._recent_dropped = 0
 
     def _changed(self) -> None:
         self._saving.async_changed(SAVE_DELAY)
@@ -505,8 +561,8 @@ class Usage:
     def _data(self) -> _StoredUsage:
         """Snapshot what is saved, in the event loop: plain values, no live dict."""
         recent = [
-            [*key.split("\x1f", 1), sent_at, reference]
-            for key, (sent_at, reference) in self._recent.items()
+            [digest, number, sent_at, reference]
+            for (digest, number), (sent_at, reference) in self._recent.items()
         ]
         return {
             "day": self._day,
