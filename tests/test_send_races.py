@@ -27,6 +27,7 @@ from custom_components.smsoffice.const import (
     CONF_DAILY_CREDIT_LIMIT,
     CONF_DUPLICATE_WINDOW,
 )
+from custom_components.smsoffice.sending import RECORD_SLICE
 from tests.conftest import GUARD, MOTHER
 from tests.fake_smsoffice import FakeSmsOffice
 from tests.test_cost_control import CREDITS_TODAY, options_with, send_sms
@@ -518,6 +519,79 @@ async def test_entry_unloads_while_a_duplicate_waits_for_the_limit(
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(CREDITS_TODAY).state == "2"
+
+
+# ------------------------------------------------------- bulk sends' records
+
+
+BULK = [f"995577{index:06d}" for index in range(2 * RECORD_SLICE + 500)]
+
+
+async def test_a_bulk_send_is_recorded_with_the_reports_that_overtook_it(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    http: TestClient,
+    events: list[Event],
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """A bulk send's records go in a slice at a time; reports that came before
+    them are applied once the last is in, and every record is in when the
+    action returns."""
+    gateway.balance = 10**6
+    gateway.inject("hold", endpoint="send")
+    sending = started(
+        send_sms(hass, recipients=BULK, message=TEXT, reference="storm-2")
+    )
+    await gateway.wait_for_held()
+    await callback(http, "storm-2", BULK[0])
+    await callback(http, "storm-2", BULK[-1])
+    assert events == []
+
+    gateway.release()
+    response = await sending
+    outbox = loaded_entry.runtime_data.tracker.outbox
+    assert [outbox.get("storm-2", number) is not None for number in BULK] == [
+        True
+    ] * len(BULK)
+    assert response["recipients"] == BULK
+    await hass.async_block_till_done()
+    assert announced(events) == [
+        ("storm-2", BULK[0], "delivered", "webhook"),
+        ("storm-2", BULK[-1], "delivered", "webhook"),
+    ]
+
+
+async def test_stopping_while_a_bulk_send_is_recorded(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Cancelled between slices of its records (Home Assistant stops), a send
+    the gateway accepted records the rest at once, and counts its credits."""
+    gateway.balance = 10**6
+    gateway.inject("hold", endpoint="send")
+    sending = started(
+        send_sms(hass, recipients=BULK, message=TEXT, reference="storm-3")
+    )
+    await gateway.wait_for_held()
+    (task,) = [t for t in asyncio.all_tasks() if t.get_name().endswith("storm-3")]
+    outbox = loaded_entry.runtime_data.tracker.outbox
+    gateway.release()
+    async with asyncio.timeout(10):
+        while True:  # each turn of the event loop, until the first slice is in
+            if len(outbox):
+                break
+            await asyncio.sleep(0)
+    assert len(outbox) < len(BULK)  # a slice in
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    assert len(outbox) == len(BULK)
+    assert not any(record.maybe_sent for record in outbox.records())
+    assert hass.states.get(CREDITS_TODAY).state == str(len(BULK))
+    await hass.async_stop()
+    assert len(stored_records(hass_storage, loaded_entry.entry_id)) == len(BULK)
 
 
 # ------------------------------------------------- Home Assistant stopping

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+import time
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_NAME
@@ -60,6 +61,9 @@ from .coordinator import SmsOfficeConfigEntry
 from .delivery import DeliveryTracker
 from .error_handling import handle_gateway_error, validation_error
 from .usage import Claim, DailyLimitError, async_update_limit_issue, daily_limit
+
+# A bulk send's records are added this many at a time (see `_async_record`).
+RECORD_SLICE: Final = 1000
 
 
 def resolve_recipients(
@@ -304,6 +308,45 @@ async def async_send(
     return outcome(result=result)
 
 
+async def _async_record(
+    tracker: DeliveryTracker,
+    reference: str,
+    destinations: list[str],
+    scheduled_at: float | None,
+    *,
+    maybe_sent: bool = False,
+) -> None:
+    """Record a message at each destination; a long list in slices.
+
+    A bulk send's records (10,000 take 10-20 ms) are added `RECORD_SLICE` at a
+    time, letting the event loop run between slices: reports that come
+    meanwhile for destinations not recorded yet are held until the send
+    releases its reference, as reports that overtake the gateway's answer
+    are. Cancelled meanwhile (Home Assistant stops), the rest is recorded at
+    once, and the cancellation goes on.
+    """
+    outbox = tracker.outbox
+    sent_at = time.time()
+    cancelled = False
+    for start in range(0, len(destinations), RECORD_SLICE):
+        if start and not cancelled:
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                cancelled = True
+        tracker.async_sent(
+            outbox.add(
+                reference,
+                destinations[start : start + RECORD_SLICE],
+                sent_at,
+                maybe_sent=maybe_sent,
+                scheduled_at=scheduled_at,
+            )
+        )
+    if cancelled:
+        raise asyncio.CancelledError
+
+
 def _retrieved(task: asyncio.Task[SendResult]) -> None:
     """Take the send's outcome: its caller may have stopped waiting for it."""
     if not task.cancelled():
@@ -350,32 +393,38 @@ async def _async_send_claimed(
                 # The gateway may have accepted it: keep it, so that its delivery
                 # report is matched and a status check can settle it. Its credits
                 # count for the limit; a repeat of it is not suppressed.
-                usage.async_spent(claim, numbers.valid, claim.credits, reference=None)
-                tracker.async_sent(
-                    tracker.outbox.add(
-                        reference,
-                        numbers.valid,
-                        maybe_sent=True,
-                        scheduled_at=scheduled,
+                try:
+                    await _async_record(
+                        tracker, reference, numbers.valid, scheduled, maybe_sent=True
                     )
-                )
+                finally:  # cancelled meanwhile: recorded all the same
+                    usage.async_spent(
+                        claim, numbers.valid, claim.credits, reference=None
+                    )
             else:
                 usage.async_release(claim)
             raise handle_gateway_error(hass, entry, err, reference=reference) from err
         except asyncio.CancelledError:
             # Only Home Assistant stopping cancels a send (its callers cannot):
             # the request may have arrived, so it counts and is kept as maybe sent.
-            usage.async_spent(claim, numbers.valid, claim.credits, reference=None)
-            tracker.async_sent(
-                tracker.outbox.add(
-                    reference, numbers.valid, maybe_sent=True, scheduled_at=scheduled
+            try:
+                await _async_record(
+                    tracker, reference, numbers.valid, scheduled, maybe_sent=True
                 )
-            )
+            finally:
+                usage.async_spent(claim, numbers.valid, claim.credits, reference=None)
             raise
-        usage.async_spent(
-            claim, result.destinations, result.credits, reference=result.reference
-        )
-        tracker.async_sent(tracker.outbox.add_sent(result))
+        try:
+            await _async_record(
+                tracker, result.reference, result.destinations, result.scheduled_at
+            )
+        finally:
+            # Counted (and remembered against duplicates) once every record
+            # is in, also when cancelled meanwhile: a send of the same text
+            # waiting for this one checks then.
+            usage.async_spent(
+                claim, result.destinations, result.credits, reference=result.reference
+            )
         return result
     finally:
         # Given back if something unforeseen ended the send (no-op otherwise):
