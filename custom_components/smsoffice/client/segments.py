@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -60,8 +61,14 @@ def _count_parts(costs: list[int], per_part: int) -> int:
     return parts
 
 
+@lru_cache(maxsize=64)
 def estimate_parts(content: str) -> SegmentEstimate:
-    """Estimate the encoding and parts `content` takes as one SMS."""
+    """Estimate the encoding and parts `content` takes as one SMS.
+
+    Remembered for the last texts: a send asks for its text's at least twice
+    (its cost, then what the gateway was sent), automations send the same
+    texts again and again, and the estimate is read only.
+    """
     encoding, costs = _unit_costs(content)
     units = sum(costs)
     single, multi = (
