@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 import socket
+import sys
+from types import ModuleType
 from typing import Any
+from unittest.mock import AsyncMock, patch
 
 from aiohttp import ClientResponse, payload
 from aiohttp.test_utils import TestClient
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from freezegun.api import FrozenDateTimeFactory
+import homeassistant.components
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigSubentryData,
+    SubentryFlowResult,
+)
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 
 from custom_components.smsoffice.config_flow import account_id
@@ -40,6 +57,9 @@ SENDER = "HomeAlarm"
 WEBHOOK_ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 MOTHER = "995555123456"
 GUARD = "995577654321"
+# The recipients of the entry `config_entry` makes: (name, number).
+RECIPIENTS = (("Mother", MOTHER), ("Night guard", GUARD))
+WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
 
 
 @pytest.fixture(autouse=True)
@@ -66,46 +86,13 @@ async def gateway() -> AsyncIterator[FakeSmsOffice]:
 @pytest.fixture
 def options() -> dict[str, Any]:
     """Options of the entry (tests may change them before setup)."""
-    return {
-        CONF_URGENT: False,
-        CONF_FLASH: False,
-        CONF_LOW_BALANCE: 50,
-        CONF_STATUS_POLLING: False,
-        CONF_ACCEPT_FOREIGN: False,
-    }
+    return options_with()
 
 
 @pytest.fixture
 def config_entry(gateway: FakeSmsOffice, options: dict[str, Any]) -> MockConfigEntry:
     """An entry for the fake gateway with two saved recipients."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        version=1,
-        minor_version=2,
-        title=f"SMS Office {SENDER}",
-        unique_id=account_id(API_KEY),
-        data={
-            CONF_API_KEY: API_KEY,
-            CONF_SENDER: SENDER,
-            CONF_BASE_URL: gateway.url,
-            CONF_WEBHOOK_ID: WEBHOOK_ID,
-        },
-        options=options,
-        subentries_data=[
-            ConfigSubentryData(
-                data={"name": "Mother", CONF_NUMBER: MOTHER},
-                subentry_type=SUBENTRY_RECIPIENT,
-                title="Mother",
-                unique_id=MOTHER,
-            ),
-            ConfigSubentryData(
-                data={"name": "Night guard", CONF_NUMBER: GUARD},
-                subentry_type=SUBENTRY_RECIPIENT,
-                title="Night guard",
-                unique_id=GUARD,
-            ),
-        ],
-    )
+    return account_entry(gateway.url, options=options)
 
 
 @pytest.fixture
@@ -113,9 +100,23 @@ async def loaded_entry(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> MockConfigEntry:
     """The entry, set up."""
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    assert await set_up(hass, config_entry)
+    return config_entry
+
+
+@pytest.fixture
+async def entry_without_api_access(
+    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The entry, set up while API access is off (120): its set-up waits to retry.
+
+    With the API-access repair issue raised, and no re-authentication.
+    """
+    gateway.api_access_enabled = False
+    assert not await set_up(hass, config_entry)
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert reauth_flows(hass) == []
+    assert issue(hass, "api_access_disabled", config_entry)
     return config_entry
 
 
@@ -181,3 +182,250 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+# ------------------------------------------------------------------ entries
+
+
+def options_with(**changes: Any) -> dict[str, Any]:
+    """Return the options of `config_entry` (polling off), with some changed."""
+    return {
+        CONF_URGENT: False,
+        CONF_FLASH: False,
+        CONF_LOW_BALANCE: 50,
+        CONF_STATUS_POLLING: False,
+        CONF_ACCEPT_FOREIGN: False,
+        **changes,
+    }
+
+
+def recipient_data(name: str, number: str) -> ConfigSubentryData:
+    """Return a saved recipient, as an entry's subentry."""
+    return ConfigSubentryData(
+        data={"name": name, CONF_NUMBER: number},
+        subentry_type=SUBENTRY_RECIPIENT,
+        title=name,
+        unique_id=number,
+    )
+
+
+def account_entry(
+    base_url: str,
+    api_key: str = API_KEY,
+    sender: str = SENDER,
+    webhook_id: str = WEBHOOK_ID,
+    *,
+    recipients: Iterable[tuple[str, str]] = RECIPIENTS,
+    **fields: Any,
+) -> MockConfigEntry:
+    """Return an entry of the account with this key (not added yet).
+
+    `fields` go to `MockConfigEntry` as they are (options, version, entry_id).
+    """
+    return MockConfigEntry(
+        **{
+            "domain": DOMAIN,
+            "version": 1,
+            "minor_version": 2,
+            "title": f"SMS Office {sender}",
+            "unique_id": account_id(api_key),
+            "data": {
+                CONF_API_KEY: api_key,
+                CONF_SENDER: sender,
+                CONF_BASE_URL: base_url,
+                CONF_WEBHOOK_ID: webhook_id,
+            },
+            "subentries_data": [recipient_data(*saved) for saved in recipients],
+            **fields,
+        }
+    )
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> bool:
+    """Add the entry (unless it is added) and set it up; return if that worked."""
+    if hass.config_entries.async_get_entry(entry.entry_id) is None:
+        entry.add_to_hass(hass)
+    result = await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return result
+
+
+async def reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload the entry and set it up again."""
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await set_up(hass, entry)
+
+
+def subentry_id(entry: MockConfigEntry, number: str) -> str:
+    """Return the subentry id of the saved recipient with this number."""
+    return next(
+        subentry.subentry_id
+        for subentry in entry.subentries.values()
+        if subentry.data[CONF_NUMBER] == number
+    )
+
+
+async def recipient_form(
+    hass: HomeAssistant, entry: MockConfigEntry, number: str | None = None
+) -> SubentryFlowResult:
+    """Open the recipient form: adding one, or editing the one with this number."""
+    context: dict[str, Any] = {"source": SOURCE_USER}
+    if number is not None:
+        context = {
+            "source": SOURCE_RECONFIGURE,
+            "subentry_id": subentry_id(entry, number),
+        }
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_RECIPIENT), context=context
+    )
+
+
+async def submit_recipient(
+    hass: HomeAssistant, form: SubentryFlowResult, name: str, number: str
+) -> SubentryFlowResult:
+    """Submit the recipient form as typed; let the reload it starts finish."""
+    result = await hass.config_entries.subentries.async_configure(
+        form["flow_id"], {"name": name, CONF_NUMBER: number}
+    )
+    await hass.async_block_till_done()
+    return result
+
+
+def entry_device(
+    hass: HomeAssistant, entry: MockConfigEntry, number: str | None = None
+) -> dr.DeviceEntry:
+    """Return the account's service device, or the saved recipient's device.
+
+    Found among the entry's devices: `async_get_device` is deprecated in newer
+    releases (identifiers are unique per config entry only).
+    """
+    identifier = entry.entry_id
+    if number is not None:
+        identifier = f"{entry.entry_id}_{subentry_id(entry, number)}"
+    (device,) = (
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), entry.entry_id
+        )
+        if device.identifiers == {(DOMAIN, identifier)}
+    )
+    return device
+
+
+def issue(
+    hass: HomeAssistant, kind: str, entry: MockConfigEntry
+) -> ir.IssueEntry | None:
+    """Return the entry's repair issue of this kind (`low_balance`, ...), if raised."""
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"{kind}_{entry.entry_id}")
+
+
+def reauth_flows(hass: HomeAssistant) -> list[Any]:
+    """Return the re-authentication flows in progress."""
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["context"]["source"] == SOURCE_REAUTH
+    ]
+
+
+# --------------------------------------------------------------------- time
+
+
+async def pass_minutes(hass: HomeAssistant, minutes: float) -> None:
+    """Let `minutes` pass (real time), and whatever poll they start finish."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=minutes))
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def poll_balance(hass: HomeAssistant) -> None:
+    """Let the balance poll interval (30 minutes) pass, and the poll finish."""
+    await pass_minutes(hass, 31)
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
+) -> None:
+    """Move frozen time on and let what is due run, polls included.
+
+    What runs is let finish first: a request still out when time jumps would
+    time out, and its retry would wait for a time that never comes.
+    """
+    await hass.async_block_till_done(wait_background_tasks=True)
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+# ------------------------------------------------------------------ actions
+
+
+async def call_action(hass: HomeAssistant, service: str, **data: Any) -> dict[str, Any]:
+    """Call the action `smsoffice.<service>` and return its response."""
+    response = await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+async def send_sms(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    """Call `smsoffice.send_sms` and return its response."""
+    return await call_action(hass, "send_sms", **data)
+
+
+async def notify(hass: HomeAssistant, entity_id: str, **data: Any) -> None:
+    """Call `notify.send_message` for one entity."""
+    await hass.services.async_call(
+        "notify", "send_message", {"entity_id": entity_id, **data}, blocking=True
+    )
+
+
+async def report(
+    http: TestClient, reference: str, number: str, status: str, **more: str
+) -> None:
+    """Bring the gateway's delivery report through the webhook."""
+    response = await http.get(
+        WEBHOOK_PATH,
+        params={"reference": reference, "destination": number, "status": status} | more,
+    )
+    assert (response.status, await response.text()) == (200, "OK")
+
+
+# ------------------------------------------------------------ a stand-in cloud
+
+
+class CloudNotAvailableError(Exception):
+    """Home Assistant Cloud's error: the cloud cannot be used."""
+
+
+class CloudNotConnectedError(CloudNotAvailableError):
+    """Home Assistant Cloud's error: logged in but not connected."""
+
+
+@contextmanager
+def stand_in_cloud(
+    hass: HomeAssistant, *, active: bool, loaded: bool = True, **calls: AsyncMock
+) -> Iterator[None]:
+    """Stand in for Home Assistant Cloud: a subscription (or not) and `calls`.
+
+    The real component cannot be imported everywhere the tests run (newer
+    releases need system libraries for its camera dependency), so the
+    integration's lazy `from homeassistant.components import cloud` gets this.
+    Unless `loaded` is false, the cloud counts as loaded.
+    """
+    if loaded:
+        hass.config.components.add("cloud")
+    stand_in = ModuleType("homeassistant.components.cloud")
+    vars(stand_in).update(
+        CloudNotAvailable=CloudNotAvailableError,
+        CloudNotConnected=CloudNotConnectedError,
+        async_active_subscription=lambda hass: active,
+        **calls,
+    )
+    with (
+        patch.dict(sys.modules, {"homeassistant.components.cloud": stand_in}),
+        patch.object(homeassistant.components, "cloud", stand_in, create=True),
+    ):
+        yield

@@ -7,44 +7,24 @@ fake smsoffice.ge on loopback; the only stand-ins are Home Assistant Cloud
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
 import hashlib
 import json
 from pathlib import Path
 import re
-import sys
-from types import ModuleType
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, call
 
-import homeassistant.components
-from homeassistant.config_entries import (
-    SOURCE_REAUTH,
-    SOURCE_RECONFIGURE,
-    SOURCE_USER,
-    ConfigEntryState,
-    ConfigFlowResult,
-    ConfigSubentry,
-    SubentryFlowResult,
-)
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import (
-    entity_registry as er,
-    issue_registry as ir,
-)
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import NumberSelector
-from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import (
     ClientSessionGenerator,
     WebSocketGenerator,
@@ -53,23 +33,19 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
     BALANCE_INTERVAL,
-    CONF_ACCEPT_FOREIGN,
     CONF_API_KEY,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
     CONF_DAILY_CREDIT_LIMIT,
     CONF_DUPLICATE_WINDOW,
-    CONF_FLASH,
     CONF_LOW_BALANCE,
     CONF_NUMBER,
     CONF_SENDER,
     CONF_STATUS_POLLING,
     CONF_TRANSLITERATE,
-    CONF_URGENT,
     CONF_WEBHOOK_ID,
     DOMAIN,
     SECTION_ADVANCED,
-    SUBENTRY_RECIPIENT,
 )
 from tests.conftest import (
     API_KEY,
@@ -77,7 +53,18 @@ from tests.conftest import (
     MOTHER,
     SENDER,
     WEBHOOK_ID,
+    CloudNotConnectedError,
+    account_entry,
     closed_port_url,
+    issue,
+    options_with,
+    poll_balance,
+    reauth_flows,
+    recipient_form,
+    set_up,
+    stand_in_cloud,
+    subentry_id,
+    submit_recipient,
 )
 from tests.fake_smsoffice import FakeSmsOffice
 
@@ -86,6 +73,7 @@ OTHER_KEY = "other-api-key"
 CLOUDHOOK = "https://hooks.nabu.casa/ABCDEFGHIJ"
 BALANCE_SENSOR = "sensor.sms_office_homealarm_balance"
 INTEGRATION = Path(__file__).parents[1] / "custom_components" / DOMAIN
+ACCESS = "api_access_disabled"
 
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
@@ -121,12 +109,6 @@ def keys_sent(gateway: FakeSmsOffice) -> list[str]:
     return [request.query["key"] for request in gateway.requests_to("balance")]
 
 
-async def poll_balance(hass: HomeAssistant) -> None:
-    """Let the balance poll interval (30 minutes) pass, and the poll finish."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=31))
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 def suggested_values(schema: Any) -> dict[str, Any]:
     """Return the values a form suggests, inside sections too."""
     values: dict[str, Any] = {}
@@ -138,46 +120,15 @@ def suggested_values(schema: Any) -> dict[str, Any]:
     return values
 
 
-def access_issue_id(entry: MockConfigEntry) -> str:
-    """Return the id of the entry's API-access-disabled issue."""
-    return f"api_access_disabled_{entry.entry_id}"
-
-
-def reauth_flows(hass: HomeAssistant) -> list[Any]:
-    """Return the re-authentication flows in progress."""
-    return [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["context"]["source"] == SOURCE_REAUTH
-    ]
-
-
-class CloudNotAvailableError(Exception):
-    """Home Assistant Cloud's error: the cloud cannot be used."""
-
-
-class CloudNotConnectedError(CloudNotAvailableError):
-    """Home Assistant Cloud's error: logged in but not connected."""
-
-
-def cloud(*, active: bool, create: AsyncMock | None = None) -> Any:
-    """Stand in for a loaded Home Assistant Cloud: a subscription, cloudhooks.
-
-    The real component cannot be imported everywhere the tests run (newer
-    releases need system libraries for its camera dependency), so the
-    integration's lazy `from homeassistant.components import cloud` gets this.
-    """
-    stand_in = ModuleType("homeassistant.components.cloud")
-    vars(stand_in).update(
-        CloudNotAvailable=CloudNotAvailableError,
-        CloudNotConnected=CloudNotConnectedError,
-        async_active_subscription=lambda hass: active,
-        async_create_cloudhook=create or AsyncMock(return_value=CLOUDHOOK),
+async def submit(
+    hass: HomeAssistant, result: ConfigFlowResult, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    """Submit a flow's form as typed; let what it starts (a reload) finish."""
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
     )
-    return (
-        patch.dict(sys.modules, {"homeassistant.components.cloud": stand_in}),
-        patch.object(homeassistant.components, "cloud", stand_in, create=True),
-    )
+    await hass.async_block_till_done()
+    return result
 
 
 # --------------------------------------------------------------------- user
@@ -190,7 +141,7 @@ async def submit_user_step(
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
-    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    return await submit(hass, result, user_input)
 
 
 async def test_user_flow_creates_the_entry(
@@ -210,9 +161,7 @@ async def test_user_flow_creates_the_entry(
     assert advanced.schema({}) == {CONF_BASE_URL: "https://smsoffice.ge"}
     assert gateway.requests == []
 
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url)
-    )
+    result = await submit(hass, result, account_input(gateway.url))
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"SMS Office {SENDER}"
@@ -230,13 +179,7 @@ async def test_user_flow_creates_the_entry(
     assert result["description_placeholders"] == {
         "webhook_url": f"http://10.10.10.10:8123/api/webhook/{webhook_id}"
     }
-    assert result["options"] == {
-        CONF_URGENT: False,
-        CONF_FLASH: False,
-        CONF_LOW_BALANCE: 50,
-        CONF_STATUS_POLLING: True,
-        CONF_ACCEPT_FOREIGN: False,
-    }
+    assert result["options"] == options_with(**{CONF_STATUS_POLLING: True})
     entry = result["result"]
     assert entry.unique_id == hashlib.sha256(API_KEY.encode()).hexdigest()
     assert API_KEY not in entry.unique_id
@@ -246,61 +189,52 @@ async def test_user_flow_creates_the_entry(
     assert hass.states.get(BALANCE_SENSOR).state == "1000"
 
 
-async def test_user_flow_external_url(
-    hass: HomeAssistant, gateway: FakeSmsOffice
-) -> None:
-    """With an external URL the callback URL is shown and polling stays off."""
-    await hass.config.async_update(external_url="https://home.example.ge")
-    result = await submit_user_step(hass, account_input(gateway.url))
-
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    webhook_id = result["data"][CONF_WEBHOOK_ID]
-    assert result["description"] == "webhook_reachable"
-    assert result["description_placeholders"] == {
-        "webhook_url": f"https://home.example.ge/api/webhook/{webhook_id}"
-    }
-    assert result["options"][CONF_STATUS_POLLING] is False
-
-
-async def test_user_flow_cloudhook(hass: HomeAssistant, gateway: FakeSmsOffice) -> None:
-    """With a Home Assistant Cloud subscription a cloudhook is made and shown."""
-    hass.config.components.add("cloud")
-    create = AsyncMock(return_value=CLOUDHOOK)
-    active, creating = cloud(active=True, create=create)
-    with active, creating:
-        result = await submit_user_step(hass, account_input(gateway.url))
-
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    webhook_id = result["data"][CONF_WEBHOOK_ID]
-    create.assert_awaited_once_with(hass, webhook_id)
-    assert result["data"][CONF_CLOUDHOOK_URL] == CLOUDHOOK
-    assert result["description"] == "webhook_reachable"
-    assert result["description_placeholders"] == {"webhook_url": CLOUDHOOK}
-    assert result["options"][CONF_STATUS_POLLING] is False
-
-
 @pytest.mark.parametrize(
-    ("active", "create"),
+    ("external_url", "active", "create", "cloudhook"),
     [
-        (False, AsyncMock(return_value=CLOUDHOOK)),
-        (True, AsyncMock(side_effect=CloudNotConnectedError)),
+        ("https://home.example.ge", None, AsyncMock(), None),
+        (None, True, AsyncMock(return_value=CLOUDHOOK), CLOUDHOOK),
+        (None, False, AsyncMock(return_value=CLOUDHOOK), None),
+        (None, True, AsyncMock(side_effect=CloudNotConnectedError), None),
     ],
-    ids=["no_subscription", "not_connected"],
+    ids=["external_url", "cloudhook", "no_subscription", "not_connected"],
 )
-async def test_user_flow_cloud_without_cloudhook(
-    hass: HomeAssistant, gateway: FakeSmsOffice, active: bool, create: AsyncMock
+async def test_user_flow_callback_url(  # noqa: PLR0917
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    external_url: str | None,
+    active: bool | None,
+    create: AsyncMock,
+    cloudhook: str | None,
 ) -> None:
-    """No cloudhook (no subscription, or not connected): the local URL, polling on."""
-    hass.config.components.add("cloud")
-    subscription, creating = cloud(active=active, create=create)
-    with subscription, creating:
+    """The URL the gateway can call back on is shown; polling only without one.
+
+    With an external URL that URL; with a Home Assistant Cloud subscription a
+    cloudhook is made and shown. No cloudhook (no subscription, or not
+    connected) and no external URL: the local URL, polling on.
+    """
+    await hass.config.async_update(external_url=external_url)
+    with stand_in_cloud(
+        hass,
+        active=bool(active),
+        loaded=active is not None,
+        async_create_cloudhook=create,
+    ):
         result = await submit_user_step(hass, account_input(gateway.url))
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert CONF_CLOUDHOOK_URL not in result["data"]
-    assert result["description"] == "webhook_unreachable"
-    assert result["options"][CONF_STATUS_POLLING] is True
-    assert create.await_count == (1 if active else 0)
+    webhook_id = result["data"][CONF_WEBHOOK_ID]
+    assert create.await_args_list == [call(hass, webhook_id)] * (active is True)
+    assert result["data"].get(CONF_CLOUDHOOK_URL) == cloudhook
+    reachable = bool(cloudhook or external_url)
+    base = external_url or "http://10.10.10.10:8123"
+    assert result["description"] == (
+        "webhook_reachable" if reachable else "webhook_unreachable"
+    )
+    assert result["description_placeholders"] == {
+        "webhook_url": cloudhook or f"{base}/api/webhook/{webhook_id}"
+    }
+    assert result["options"][CONF_STATUS_POLLING] is not reachable
 
 
 async def test_user_flow_strips_what_was_typed(
@@ -322,76 +256,79 @@ async def test_user_flow_strips_what_was_typed(
     assert keys_sent(gateway)[0] == API_KEY
 
 
-async def test_user_flow_invalid_sender(
-    hass: HomeAssistant, gateway: FakeSmsOffice
-) -> None:
-    """A sender the gateway cannot accept is refused before any request."""
-    result = await submit_user_step(
-        hass, account_input(gateway.url, sender="Home Alarm!")
-    )
-
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {CONF_SENDER: "invalid_sender"}
-    assert gateway.requests == []
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url)
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-
-
 @pytest.mark.parametrize(
-    ("break_it", "error"),
+    ("break_it", "typed", "errors"),
     [
-        (lambda gateway: gateway.api_keys.clear(), "invalid_auth"),
+        (
+            lambda gateway: None,
+            lambda url: account_input(url, sender="Home Alarm!"),
+            {CONF_SENDER: "invalid_sender"},
+        ),
+        (
+            lambda gateway: None,
+            lambda url: account_input(closed_port_url()),
+            {"base": "cannot_connect"},
+        ),
+        (
+            lambda gateway: gateway.api_keys.clear(),
+            account_input,
+            {"base": "invalid_auth"},
+        ),
         (
             lambda gateway: setattr(gateway, "api_access_enabled", False),
-            "api_access_disabled",
+            account_input,
+            {"base": ACCESS},
         ),
         (
             lambda gateway: gateway.inject("html", endpoint="balance"),
-            "invalid_response",
+            account_input,
+            {"base": "invalid_response"},
         ),
         (
             lambda gateway: gateway.inject("http500", endpoint="balance"),
-            "invalid_response",
+            account_input,
+            {"base": "invalid_response"},
         ),
     ],
-    ids=["invalid_auth", "api_access_disabled", "html_page", "http_500"],
+    ids=[
+        "invalid_sender",
+        "cannot_connect",
+        "invalid_auth",
+        ACCESS,
+        "html_page",
+        "http_500",
+    ],
 )
-async def test_user_flow_gateway_errors(
-    hass: HomeAssistant, gateway: FakeSmsOffice, break_it: Any, error: str
+async def test_user_flow_errors(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    break_it: Callable[[FakeSmsOffice], None],
+    typed: Callable[[str], dict[str, Any]],
+    errors: dict[str, str],
 ) -> None:
-    """What the gateway answers becomes a form error; then the user retries."""
+    """A form error; then the user retries, and the entry is made.
+
+    A sender the gateway cannot accept is refused before any request, and an
+    address nothing answers on is cannot_connect; what the gateway answers
+    becomes its form error.
+    """
     break_it(gateway)
-    result = await submit_user_step(hass, account_input(gateway.url))
+    result = await submit_user_step(hass, typed(gateway.url))
 
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
-    assert result["errors"] == {"base": error}
-    assert keys_sent(gateway) == [API_KEY]
+    assert result["errors"] == errors
+    asked = (
+        []
+        if CONF_SENDER in errors or "cannot_connect" in errors.values()
+        else [API_KEY]
+    )
+    assert [request.query["key"] for request in gateway.requests] == asked
     assert hass.config_entries.async_entries(DOMAIN) == []
 
     gateway.api_keys.add(API_KEY)
     gateway.api_access_enabled = True
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url)
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-
-
-async def test_user_flow_cannot_connect(
-    hass: HomeAssistant, gateway: FakeSmsOffice
-) -> None:
-    """An address nothing answers on is cannot_connect; the right one works."""
-    result = await submit_user_step(hass, account_input(closed_port_url()))
-
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "cannot_connect"}
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url)
-    )
+    result = await submit(hass, result, account_input(gateway.url))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_BASE_URL] == gateway.url
 
@@ -460,61 +397,44 @@ async def test_reauth_after_the_key_is_rejected_while_polling(
     assert reauth_flows(hass) == []
 
 
-async def test_api_access_disabled_is_no_reauth(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    loaded_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
-) -> None:
-    """API access off (120) while polling: a repair issue, not re-authentication.
-
-    The same key works again once API access is on: the next poll clears it.
-    """
-    gateway.api_access_enabled = False
-    await poll_balance(hass)
-    assert hass.states.get(BALANCE_SENSOR).state == "unavailable"
-    failure = loaded_entry.runtime_data.balance.last_exception
-    assert isinstance(failure, UpdateFailed)
-    assert not isinstance(failure, ConfigEntryAuthFailed)
-    assert failure.translation_key == "api_access_disabled"
-    assert reauth_flows(hass) == []
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
-    assert loaded_entry.state is ConfigEntryState.LOADED
-
-    gateway.api_access_enabled = True
-    gateway.balance = 999
-    await poll_balance(hass)
-    assert hass.states.get(BALANCE_SENSOR).state == "999"
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
-    assert reauth_flows(hass) == []
-    # Setup and two polls, all with the same key.
-    assert keys_sent(gateway) == [API_KEY, API_KEY, API_KEY]
-
-
-async def test_reauth_form_tells_api_access_is_disabled(
+async def test_reauth_started_by_the_user(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
-    """Reauth opened by the user while API access is off says so; then works."""
+    """Reauth opened from the entry: its form, then errors, then success.
+
+    The errors tell what is wrong (API access disabled too); the same key
+    then changes nothing saved, and still reloads the entry, once.
+    """
     result = await loaded_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert set(result["data_schema"].schema) == {CONF_API_KEY}
+    assert result["description_placeholders"]["title"] == loaded_entry.title
+
+    gateway.inject("html", endpoint="balance")
+    result = await submit(hass, result, {CONF_API_KEY: API_KEY})
+    assert result["errors"] == {"base": "invalid_response"}
+
+    # The gateway goes away for a while.
+    port = int(gateway.url.rsplit(":", 1)[1])
+    await gateway.stop()
+    result = await submit(hass, result, {CONF_API_KEY: API_KEY})
+    assert result["errors"] == {"base": "cannot_connect"}
+    await gateway.start(port=port)
+
     gateway.api_access_enabled = False
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: API_KEY}
-    )
-    assert result["errors"] == {"base": "api_access_disabled"}
+    result = await submit(hass, result, {CONF_API_KEY: API_KEY})
+    assert result["errors"] == {"base": ACCESS}
 
     gateway.api_access_enabled = True
     old_runtime = loaded_entry.runtime_data
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: API_KEY}
-    )
-    await hass.async_block_till_done()
+    result = await submit(hass, result, {CONF_API_KEY: API_KEY})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
-    # The same key changes nothing saved, and still reloads the entry, once.
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.runtime_data is not old_runtime
-    # Setup, the refused check, the check, and one reload.
-    assert keys_sent(gateway) == [API_KEY] * 4
+    # Setup, the error page, the refused check, the check, and one reload.
+    assert keys_sent(gateway) == [API_KEY] * 5
 
 
 async def test_reauth_of_an_entry_whose_setup_failed(
@@ -522,17 +442,11 @@ async def test_reauth_of_an_entry_whose_setup_failed(
 ) -> None:
     """A key rejected at setup: reauth with a good key sets the entry up."""
     gateway.api_keys = {NEW_KEY}
-    config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    assert not await set_up(hass, config_entry)
     assert config_entry.state is ConfigEntryState.SETUP_ERROR
     (flow,) = reauth_flows(hass)
 
-    result = await hass.config_entries.flow.async_configure(
-        flow["flow_id"], {CONF_API_KEY: NEW_KEY}
-    )
-    await hass.async_block_till_done()
-
+    result = await submit(hass, flow, {CONF_API_KEY: NEW_KEY})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert config_entry.state is ConfigEntryState.LOADED
@@ -541,66 +455,32 @@ async def test_reauth_of_an_entry_whose_setup_failed(
     assert keys_sent(gateway) == [API_KEY, NEW_KEY, NEW_KEY]
 
 
-async def test_reauth_started_by_the_user(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+@pytest.mark.parametrize(
+    ("flow", "typed"),
+    [
+        ("reauth", lambda url: {CONF_API_KEY: OTHER_KEY}),
+        ("reconfigure", lambda url: account_input(url, api_key=OTHER_KEY)),
+    ],
+)
+async def test_the_key_of_another_entry(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    flow: str,
+    typed: Callable[[str], dict[str, Any]],
 ) -> None:
-    """Reauth opened from the entry: its form, then errors, then success."""
-    result = await loaded_entry.start_reauth_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reauth_confirm"
-    assert set(result["data_schema"].schema) == {CONF_API_KEY}
-    assert result["description_placeholders"]["title"] == loaded_entry.title
-
-    gateway.inject("html", endpoint="balance")
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: API_KEY}
-    )
-    assert result["errors"] == {"base": "invalid_response"}
-
-    # The gateway goes away for a while.
-    port = int(gateway.url.rsplit(":", 1)[1])
-    await gateway.stop()
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: API_KEY}
-    )
-    assert result["errors"] == {"base": "cannot_connect"}
-    await gateway.start(port=port)
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: API_KEY}
-    )
-    await hass.async_block_till_done()
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert loaded_entry.state is ConfigEntryState.LOADED
-
-
-async def test_reauth_with_the_key_of_another_entry(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """A key another entry uses aborts; neither entry changes."""
-    other = MockConfigEntry(
-        domain=DOMAIN,
-        title="SMS Office other",
-        unique_id=account_id(OTHER_KEY),
-        data={
-            CONF_API_KEY: OTHER_KEY,
-            CONF_SENDER: "smsoffice",
-            CONF_BASE_URL: gateway.url,
-            CONF_WEBHOOK_ID: "other-webhook",
-        },
-    )
+    """A key another entry uses aborts, unasked; neither entry changes."""
+    other = account_entry(gateway.url, OTHER_KEY, "smsoffice", "other-webhook")
     other.add_to_hass(hass)
     requests = len(gateway.requests)
-    result = await loaded_entry.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: OTHER_KEY}
-    )
+    result = await getattr(loaded_entry, f"start_{flow}_flow")(hass)
+    result = await submit(hass, result, typed(gateway.url))
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert loaded_entry.data[CONF_API_KEY] == API_KEY
     assert loaded_entry.unique_id == account_id(API_KEY)
+    assert other.data[CONF_API_KEY] == OTHER_KEY
     assert len(gateway.requests) == requests
 
 
@@ -623,11 +503,11 @@ async def test_reconfigure_changes_key_sender_and_address(
     old_runtime = loaded_entry.runtime_data
     gateway.api_keys = {NEW_KEY}
     gateway.balance = 321
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await submit(
+        hass,
+        result,
         account_input(f"{gateway.url}/", api_key=NEW_KEY, sender="smsoffice"),
     )
-    await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -644,24 +524,6 @@ async def test_reconfigure_changes_key_sender_and_address(
     # Setup, the check of the new key, and one reload (by the update listener).
     assert keys_sent(gateway) == [API_KEY, NEW_KEY, NEW_KEY]
     assert hass.states.get(BALANCE_SENSOR).state == "321"
-
-
-async def test_reconfigure_without_changes(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """Saving the same values finishes (and reloads) without harm."""
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url)
-    )
-    await hass.async_block_till_done()
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert loaded_entry.state is ConfigEntryState.LOADED
-    assert loaded_entry.data[CONF_API_KEY] == API_KEY
-    # Setup, the check, and one reload.
-    assert keys_sent(gateway) == [API_KEY, API_KEY, API_KEY]
 
 
 async def test_reconfigure_never_shows_the_key(
@@ -699,30 +561,45 @@ async def test_reconfigure_never_shows_the_key(
         assert form["errors"] == {CONF_SENDER: "invalid_sender"}
 
 
-async def test_reconfigure_without_a_key_keeps_it(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """The key left out keeps the saved key, which is checked live again."""
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    typed = account_input(gateway.url, sender="smsoffice")
+def without_the_key(url: str) -> dict[str, Any]:
+    """Return the reconfigure form as typed with the key left out, a new sender."""
+    typed = account_input(url, sender="smsoffice")
     del typed[CONF_API_KEY]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
-    await hass.async_block_till_done()
+    return typed
+
+
+@pytest.mark.parametrize(
+    ("typed", "sender"),
+    [(account_input, SENDER), (without_the_key, "smsoffice")],
+    ids=["without_changes", "without_a_key"],
+)
+async def test_reconfigure_keeps_the_key(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    typed: Callable[[str], dict[str, Any]],
+    sender: str,
+) -> None:
+    """The same values, or the key left out: the saved key, checked live again.
+
+    Saving the same values finishes (and reloads) without harm. An empty
+    field is the same as none; a key no longer accepted is an error.
+    """
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await submit(hass, result, typed(gateway.url))
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.data[CONF_API_KEY] == API_KEY
-    assert loaded_entry.data[CONF_SENDER] == "smsoffice"
+    assert loaded_entry.data[CONF_SENDER] == sender
     assert loaded_entry.unique_id == account_id(API_KEY)
     # Setup, the live check of the kept key, and one reload.
     assert keys_sent(gateway) == [API_KEY, API_KEY, API_KEY]
 
-    # An empty field is the same; a key no longer accepted is an error.
     gateway.api_keys.clear()
     result = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url, api_key="  ")
-    )
+    result = await submit(hass, result, account_input(gateway.url, api_key="  "))
     assert result["errors"] == {"base": "invalid_auth"}
     assert keys_sent(gateway)[-1] == API_KEY
     assert loaded_entry.data[CONF_API_KEY] == API_KEY
@@ -731,31 +608,20 @@ async def test_reconfigure_without_a_key_keeps_it(
 async def test_reconfigure_after_api_access_is_enabled(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    config_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    entry_without_api_access: MockConfigEntry,
 ) -> None:
     """Setup failed for API access (retrying, an issue): the same key sets it up."""
-    gateway.api_access_enabled = False
-    config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert reauth_flows(hass) == []
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry))
-
+    config_entry = entry_without_api_access
     result = await config_entry.start_reconfigure_flow(hass)
-    typed = account_input(gateway.url)
-    del typed[CONF_API_KEY]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
-    assert result["errors"] == {"base": "api_access_disabled"}
+    result = await submit(hass, result, without_the_key(gateway.url))
+    assert result["errors"] == {"base": ACCESS}
 
     gateway.api_access_enabled = True
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
-    await hass.async_block_till_done()
+    result = await submit(hass, result, account_input(gateway.url))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert config_entry.state is ConfigEntryState.LOADED
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry)) is None
+    assert issue(hass, ACCESS, config_entry) is None
     # The set-up refused, the check refused, the check, and one set-up.
     assert keys_sent(gateway) == [API_KEY] * 4
 
@@ -805,30 +671,6 @@ async def test_reconfigure_errors(
     assert loaded_entry.state is ConfigEntryState.LOADED
 
 
-async def test_reconfigure_with_the_key_of_another_entry(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """A key another entry uses aborts with already_configured."""
-    MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=account_id(OTHER_KEY),
-        data={
-            CONF_API_KEY: OTHER_KEY,
-            CONF_SENDER: "smsoffice",
-            CONF_BASE_URL: gateway.url,
-            CONF_WEBHOOK_ID: "other-webhook",
-        },
-    ).add_to_hass(hass)
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url, api_key=OTHER_KEY)
-    )
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert loaded_entry.data[CONF_API_KEY] == API_KEY
-
-
 async def test_reconfigure_fixes_an_unreachable_address(
     hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
 ) -> None:
@@ -838,15 +680,11 @@ async def test_reconfigure_fixes_an_unreachable_address(
     hass.config_entries.async_update_entry(
         config_entry, data={**config_entry.data, CONF_BASE_URL: wrong}
     )
-    await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, config_entry)
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
 
     result = await config_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account_input(gateway.url)
-    )
-    await hass.async_block_till_done()
+    result = await submit(hass, result, account_input(gateway.url))
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -859,6 +697,20 @@ async def test_reconfigure_fixes_an_unreachable_address(
 # ------------------------------------------------------------------ options
 
 
+# Every option set, by the names the entry saves them under (a renamed one
+# would lose what users saved).
+ALL_ON = {
+    "urgent": True,
+    "flash": True,
+    "low_balance_threshold": 20,
+    "status_polling": True,
+    "accept_foreign_reports": True,
+    "transliterate": True,
+    "daily_credit_limit": 100,
+    "duplicate_window": 15,
+}
+
+
 async def test_options_flow(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
@@ -869,27 +721,14 @@ async def test_options_flow(
     assert result["description_placeholders"] == {
         "webhook_url": f"http://10.10.10.10:8123/api/webhook/{WEBHOOK_ID}"
     }
-    assert set(result["data_schema"].schema) == {
-        CONF_URGENT,
-        CONF_FLASH,
-        CONF_LOW_BALANCE,
-        CONF_STATUS_POLLING,
-        CONF_ACCEPT_FOREIGN,
-        CONF_TRANSLITERATE,
-        CONF_DAILY_CREDIT_LIMIT,
-        CONF_DUPLICATE_WINDOW,
-    }
+    assert set(result["data_schema"].schema) == set(ALL_ON)
     old_runtime = loaded_entry.runtime_data
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_URGENT: True,
-            CONF_FLASH: True,
+            **ALL_ON,
             CONF_LOW_BALANCE: 20.0,
-            CONF_STATUS_POLLING: True,
-            CONF_ACCEPT_FOREIGN: True,
-            CONF_TRANSLITERATE: True,
             CONF_DAILY_CREDIT_LIMIT: 100.0,
             CONF_DUPLICATE_WINDOW: 15.0,
         },
@@ -897,16 +736,7 @@ async def test_options_flow(
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert loaded_entry.options == {
-        CONF_URGENT: True,
-        CONF_FLASH: True,
-        CONF_LOW_BALANCE: 20,
-        CONF_STATUS_POLLING: True,
-        CONF_ACCEPT_FOREIGN: True,
-        CONF_TRANSLITERATE: True,
-        CONF_DAILY_CREDIT_LIMIT: 100,
-        CONF_DUPLICATE_WINDOW: 15,
-    }
+    assert loaded_entry.options == ALL_ON
     # Number selectors answer floats: whole numbers are kept.
     for key in (CONF_LOW_BALANCE, CONF_DAILY_CREDIT_LIMIT, CONF_DUPLICATE_WINDOW):
         assert isinstance(loaded_entry.options[key], int), key
@@ -957,11 +787,7 @@ async def test_options_flow_defaults(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert config_entry.options == {
-        CONF_URGENT: False,
-        CONF_FLASH: False,
-        CONF_LOW_BALANCE: 50,
-        CONF_STATUS_POLLING: False,
-        CONF_ACCEPT_FOREIGN: False,
+        **options_with(),
         # Cost control is off until asked for.
         CONF_TRANSLITERATE: False,
         CONF_DAILY_CREDIT_LIMIT: 0,
@@ -979,36 +805,28 @@ async def test_add_recipient(
     entity_registry: er.EntityRegistry,
 ) -> None:
     """A recipient: name and number checked, the number normalised, an entity."""
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, SUBENTRY_RECIPIENT), context={"source": SOURCE_USER}
-    )
+    result = await recipient_form(hass, loaded_entry)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert set(result["data_schema"].schema) == {CONF_NAME, CONF_NUMBER}
+    # The form always carries the placeholder its errors may use.
+    assert result["description_placeholders"] == {"recipient": ""}
 
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "  ", CONF_NUMBER: "12"}
-    )
+    result = await submit_recipient(hass, result, "  ", "12")
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {
         CONF_NAME: "invalid_name",
         CONF_NUMBER: "invalid_number",
     }
 
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: " Grandpa ", CONF_NUMBER: "599 11-22-33"}
-    )
-    await hass.async_block_till_done()
+    result = await submit_recipient(hass, result, " Grandpa ", "599 11-22-33")
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Grandpa"
     assert result["data"] == {CONF_NAME: "Grandpa", CONF_NUMBER: "995599112233"}
-    (added,) = [
-        sub
-        for sub in loaded_entry.subentries.values()
-        if sub.unique_id == "995599112233"
-    ]
-    assert added.subentry_type == SUBENTRY_RECIPIENT
+    added = loaded_entry.subentries[subentry_id(loaded_entry, "995599112233")]
+    assert added.unique_id == "995599112233"
+    assert added.subentry_type == "recipient"
     assert added.title == "Grandpa"
     # The entry was reloaded, once, with the new recipient's notify entity.
     assert loaded_entry.state is ConfigEntryState.LOADED
@@ -1020,94 +838,80 @@ async def test_add_recipient(
     assert hass.states.get(entity_id) is not None
 
 
-def recipient(entry: MockConfigEntry, number: str) -> ConfigSubentry:
-    """Return the saved recipient with this number."""
-    return next(sub for sub in entry.subentries.values() if sub.unique_id == number)
-
-
-async def start_recipient_flow(
-    hass: HomeAssistant, entry: MockConfigEntry, subentry_id: str | None = None
-) -> SubentryFlowResult:
-    """Open the recipient form: adding one, or editing the one given."""
-    if subentry_id is None:
-        context: dict[str, Any] = {"source": SOURCE_USER}
-    else:
-        context = {"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id}
-    return await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_RECIPIENT), context=context
-    )
-
-
-async def test_add_recipient_with_a_taken_name(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+@pytest.mark.parametrize(
+    ("editing", "name", "number", "errors", "named"),
+    [
+        (None, "mother", "599 11 22 33", {CONF_NAME: "name_taken"}, ""),
+        (None, " MOTHER ", "599 11 22 33", {CONF_NAME: "name_taken"}, ""),
+        (None, "Mum", "+995 555 12 34 56", {CONF_NUMBER: "number_taken"}, "Mother"),
+        (
+            None,
+            "Night Guard",
+            f"+{GUARD}",
+            {CONF_NAME: "name_taken", CONF_NUMBER: "number_taken"},
+            "Night guard",
+        ),
+        (GUARD, " MOTHER ", GUARD, {CONF_NAME: "name_taken"}, ""),
+        (MOTHER, "Mother", f"+{GUARD}", {CONF_NUMBER: "number_taken"}, "Night guard"),
+    ],
+    ids=[
+        "add_a_taken_name",
+        "add_a_taken_name_in_capitals",
+        "add_a_saved_number",
+        "add_both",
+        "edit_to_a_taken_name",
+        "edit_to_a_saved_number",
+    ],
+)
+async def test_recipient_form_refuses_a_saved_name_or_number(  # noqa: PLR0917
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    editing: str | None,
+    name: str,
+    number: str,
+    errors: dict[str, str],
+    named: str,
 ) -> None:
-    """A saved recipient's name, in other capitals and spaces, is refused."""
-    result = await start_recipient_flow(hass, loaded_entry)
-    for name in ("mother", " MOTHER "):
-        result = await hass.config_entries.subentries.async_configure(
-            result["flow_id"], {CONF_NAME: name, CONF_NUMBER: "599 11 22 33"}
-        )
-
-        assert result["type"] is FlowResultType.FORM
-        assert result["step_id"] == "user"
-        assert result["errors"] == {CONF_NAME: "name_taken"}
-    await hass.async_block_till_done()
-    assert len(loaded_entry.subentries) == 2
-    assert "995599112233" not in {
-        sub.unique_id for sub in loaded_entry.subentries.values()
+    """Another recipient's name (other capitals, spaces) or number (typed another
+    way) is a form error naming that recipient; nothing changes. The same form,
+    corrected, then finishes."""
+    saved = {
+        sub.subentry_id: dict(sub.data) for sub in loaded_entry.subentries.values()
     }
+    result = await recipient_form(hass, loaded_entry, editing)
+    result = await submit_recipient(hass, result, name, number)
 
-
-async def test_add_recipient_with_a_saved_number(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """A saved number, typed another way, is a form error naming its recipient."""
-    result = await start_recipient_flow(hass, loaded_entry)
-    # The form always carries the placeholder its errors may use.
-    assert result["description_placeholders"] == {"recipient": ""}
-
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "Mum", CONF_NUMBER: "+995 555 12 34 56"}
-    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
-    assert result["errors"] == {CONF_NUMBER: "number_taken"}
-    assert result["description_placeholders"] == {"recipient": "Mother"}
-    assert len(loaded_entry.subentries) == 2
+    assert result["step_id"] == ("user" if editing is None else "reconfigure")
+    assert result["errors"] == errors
+    assert result["description_placeholders"] == {"recipient": named}
+    assert {
+        sub.subentry_id: dict(sub.data) for sub in loaded_entry.subentries.values()
+    } == saved
 
-    # Both fields wrong at once: both errors.
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "Night Guard", CONF_NUMBER: f"+{GUARD}"}
-    )
-    assert result["errors"] == {
-        CONF_NAME: "name_taken",
-        CONF_NUMBER: "number_taken",
-    }
-    assert result["description_placeholders"] == {"recipient": "Night guard"}
-
-    # The same form, with the number corrected, adds the recipient.
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "Mum", CONF_NUMBER: "599 11 22 33"}
-    )
-    await hass.async_block_till_done()
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_NAME: "Mum", CONF_NUMBER: "995599112233"}
-    assert recipient(loaded_entry, "995599112233").title == "Mum"
-    assert len(loaded_entry.subentries) == 3
+    if editing is None:
+        result = await submit_recipient(hass, result, "Mum", "599 11 22 33")
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"] == {CONF_NAME: "Mum", CONF_NUMBER: "995599112233"}
+        assert len(loaded_entry.subentries) == 3
+    else:
+        edited = loaded_entry.subentries[subentry_id(loaded_entry, editing)]
+        result = await submit_recipient(hass, result, edited.title, editing)
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
     assert loaded_entry.state is ConfigEntryState.LOADED
 
 
 async def test_edit_recipient(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
-    """Editing shows the saved values; the number may stay, or change."""
-    mother = next(
-        sub for sub in loaded_entry.subentries.values() if sub.unique_id == MOTHER
-    )
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, SUBENTRY_RECIPIENT),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": mother.subentry_id},
-    )
+    """Editing shows the saved values; the number may stay, or change.
+
+    A recipient's own name in other capitals is no taken name.
+    """
+    mother = subentry_id(loaded_entry, MOTHER)
+    result = await recipient_form(hass, loaded_entry, MOTHER)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     assert suggested_values(result["data_schema"]) == {
@@ -1115,88 +919,27 @@ async def test_edit_recipient(
         CONF_NUMBER: MOTHER,
     }
 
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "Mother", CONF_NUMBER: "bad"}
-    )
+    result = await submit_recipient(hass, result, "Mother", "bad")
     assert result["errors"] == {CONF_NUMBER: "invalid_number"}
 
-    # Keeping its own number is no duplicate.
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "Mom", CONF_NUMBER: "555123456"}
-    )
-    await hass.async_block_till_done()
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    mother = loaded_entry.subentries[mother.subentry_id]
-    assert mother.title == "Mom"
-    assert dict(mother.data) == {CONF_NAME: "Mom", CONF_NUMBER: MOTHER}
-    # Reloaded once (setup and one reload).
-    assert keys_sent(gateway) == [API_KEY, API_KEY]
-
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, SUBENTRY_RECIPIENT),
-        context={"source": SOURCE_RECONFIGURE, "subentry_id": mother.subentry_id},
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "Mom", CONF_NUMBER: "0 568 00 11 22"}
-    )
-    await hass.async_block_till_done()
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    mother = loaded_entry.subentries[mother.subentry_id]
-    assert mother.unique_id == "995568001122"
-    assert mother.data[CONF_NUMBER] == "995568001122"
-    assert loaded_entry.state is ConfigEntryState.LOADED
-    assert keys_sent(gateway) == [API_KEY] * 3
-
-
-async def test_edit_recipient_to_a_taken_name(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """Another recipient's name is refused; a recipient's own name in capitals is not."""
-    guard = recipient(loaded_entry, GUARD)
-    result = await start_recipient_flow(hass, loaded_entry, guard.subentry_id)
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: " MOTHER ", CONF_NUMBER: GUARD}
-    )
-
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {CONF_NAME: "name_taken"}
-    assert dict(loaded_entry.subentries[guard.subentry_id].data) == {
-        CONF_NAME: "Night guard",
-        CONF_NUMBER: GUARD,
-    }
-
-    mother = recipient(loaded_entry, MOTHER)
-    result = await start_recipient_flow(hass, loaded_entry, mother.subentry_id)
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "mother", CONF_NUMBER: MOTHER}
-    )
-    await hass.async_block_till_done()
-
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    mother = loaded_entry.subentries[mother.subentry_id]
-    assert mother.title == "mother"
-    assert dict(mother.data) == {CONF_NAME: "mother", CONF_NUMBER: MOTHER}
-
-
-async def test_edit_recipient_to_a_saved_number(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """Another recipient's number is a form error naming it; nothing changes."""
-    mother = recipient(loaded_entry, MOTHER)
-    result = await start_recipient_flow(hass, loaded_entry, mother.subentry_id)
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {CONF_NAME: "Mother", CONF_NUMBER: f"+{GUARD}"}
-    )
-
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {CONF_NUMBER: "number_taken"}
-    assert result["description_placeholders"] == {"recipient": "Night guard"}
-    assert loaded_entry.subentries[mother.subentry_id].data[CONF_NUMBER] == MOTHER
+    # Its own name in other capitals; its own number typed another way; a new
+    # number: each saved, with one reload.
+    edits = [
+        ("mother", MOTHER, MOTHER),
+        ("Mom", "555123456", MOTHER),
+        ("Mom", "0 568 00 11 22", "995568001122"),
+    ]
+    for reloads, (name, typed, number) in enumerate(edits, start=2):
+        result = await submit_recipient(hass, result, name, typed)
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        edited = loaded_entry.subentries[mother]
+        assert (edited.title, edited.unique_id) == (name, number)
+        assert dict(edited.data) == {CONF_NAME: name, CONF_NUMBER: number}
+        assert loaded_entry.state is ConfigEntryState.LOADED
+        assert keys_sent(gateway) == [API_KEY] * reloads
+        if reloads <= len(edits):
+            result = await recipient_form(hass, loaded_entry, number)
 
 
 async def test_remove_recipient(
@@ -1207,8 +950,8 @@ async def test_remove_recipient(
     entity_registry: er.EntityRegistry,
 ) -> None:
     """Deleting a recipient, as the frontend does, reloads the entry once."""
-    guard = recipient(loaded_entry, GUARD)
-    unique_id = f"{loaded_entry.entry_id}_recipient_{guard.subentry_id}"
+    guard = subentry_id(loaded_entry, GUARD)
+    unique_id = f"{loaded_entry.entry_id}_recipient_{guard}"
     entity_id = entity_registry.async_get_entity_id("notify", DOMAIN, unique_id)
     assert entity_id is not None
     assert hass.states.get(entity_id) is not None
@@ -1220,7 +963,7 @@ async def test_remove_recipient(
         {
             "type": "config_entries/subentries/delete",
             "entry_id": loaded_entry.entry_id,
-            "subentry_id": guard.subentry_id,
+            "subentry_id": guard,
         }
     )
     response = await client.receive_json()

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-import sys
-from types import ModuleType
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock
 
-import homeassistant.components
 from homeassistant.components.notify.legacy import NOTIFY_SERVICES
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import (
@@ -18,77 +14,46 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
-from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smsoffice.client import SmsOfficeClient
-from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
     BALANCE_INTERVAL,
-    CONF_API_KEY,
     CONF_BASE_URL,
     CONF_CLOUDHOOK_URL,
     CONF_LOW_BALANCE,
-    CONF_SENDER,
-    CONF_WEBHOOK_ID,
     DOMAIN,
 )
 from custom_components.smsoffice.coordinator import BalanceCoordinator, SmsOfficeData
 from custom_components.smsoffice.delivery import DeliveryTracker
 from custom_components.smsoffice.outbox import Outbox
 from custom_components.smsoffice.status_polling import StatusPoller
-from tests.conftest import API_KEY, SENDER, WEBHOOK_ID, closed_port_url
+from tests.conftest import (
+    API_KEY,
+    SENDER,
+    WEBHOOK_ID,
+    CloudNotAvailableError,
+    account_entry,
+    closed_port_url,
+    entry_device,
+    issue,
+    notify,
+    pass_minutes,
+    poll_balance,
+    reauth_flows,
+    set_up,
+    stand_in_cloud,
+)
 from tests.fake_smsoffice import FakeSmsOffice
 
 LEGACY_SERVICE = "sms_office_homealarm"
 MOTHER_ENTITY = "notify.sms_office_homealarm_mother"
 CLOUDHOOK = "https://hooks.nabu.casa/ABCDEFGHIJ"
+ACCESS = "api_access_disabled"
 
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
-
-
-class CloudNotAvailableError(Exception):
-    """Home Assistant Cloud's error: the cloud cannot be used."""
-
-
-def stand_in_cloud(*, active: bool, delete: AsyncMock) -> Any:
-    """Stand in for a loaded Home Assistant Cloud: a subscription, cloudhooks.
-
-    The real component cannot be imported everywhere the tests run (newer
-    releases need system libraries for its camera dependency), so the
-    integration's lazy `from homeassistant.components import cloud` gets this.
-    """
-    stand_in = ModuleType("homeassistant.components.cloud")
-    vars(stand_in).update(
-        CloudNotAvailable=CloudNotAvailableError,
-        async_active_subscription=lambda hass: active,
-        async_delete_cloudhook=delete,
-    )
-    return (
-        patch.dict(sys.modules, {"homeassistant.components.cloud": stand_in}),
-        patch.object(homeassistant.components, "cloud", stand_in, create=True),
-    )
-
-
-async def poll_balance(hass: HomeAssistant) -> None:
-    """Let the balance poll interval (30 minutes) pass, and the poll finish."""
-    await poll_balance_after(hass, minutes=31)
-
-
-async def poll_balance_after(hass: HomeAssistant, *, minutes: float) -> None:
-    """Let `minutes` pass, and any poll they start finish."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=minutes))
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def access_issue_id(entry: MockConfigEntry) -> str:
-    """Return the id of the entry's API-access-disabled issue."""
-    return f"api_access_disabled_{entry.entry_id}"
 
 
 def webhooks(hass: HomeAssistant) -> dict[str, Any]:
@@ -96,33 +61,10 @@ def webhooks(hass: HomeAssistant) -> dict[str, Any]:
     return dict(hass.data.get("webhook", {}))
 
 
-def service_device(
-    device_registry: dr.DeviceRegistry, entry: MockConfigEntry
-) -> dr.DeviceEntry | None:
-    """Return the entry's service device, the one named by the entry's id."""
-    found = [
-        device
-        for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id)
-        if (DOMAIN, entry.entry_id) in device.identifiers
-    ]
-    assert len(found) <= 1
-    return found[0] if found else None
-
-
-def reauth_flows(hass: HomeAssistant) -> list[Any]:
-    """Return the re-authentication flows in progress."""
-    return [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["context"]["source"] == SOURCE_REAUTH
-    ]
-
-
 async def test_setup(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
-    device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
     """Setup checks the key, and brings up everything on one service device."""
@@ -137,7 +79,7 @@ async def test_setup(
     assert data.client.base_url == gateway.url
     assert [r.query["key"] for r in gateway.requests_to("balance")] == [API_KEY]
 
-    device = service_device(device_registry, loaded_entry)
+    device = entry_device(hass, loaded_entry)
     assert device is not None
     assert device.entry_type is dr.DeviceEntryType.SERVICE
     assert device.name == f"SMS Office {SENDER}"
@@ -167,10 +109,7 @@ async def test_setup(
 
 
 async def test_unload_leaves_nothing_behind(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    loaded_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     """The legacy action, polling and the repair issue go with the set-up.
 
@@ -179,7 +118,7 @@ async def test_unload_leaves_nothing_behind(
     """
     gateway.balance = 10
     await poll_balance(hass)
-    assert len(issue_registry.issues) == 1
+    assert len(ir.async_get(hass).issues) == 1
 
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
@@ -191,7 +130,7 @@ async def test_unload_leaves_nothing_behind(
     assert hass.states.get("sensor.sms_office_homealarm_balance").state == (
         "unavailable"
     )
-    assert issue_registry.issues == {}
+    assert ir.async_get(hass).issues == {}
     # No poll any more.
     polls = len(gateway.requests_to("balance"))
     await poll_balance(hass)
@@ -202,10 +141,7 @@ async def test_unload_leaves_nothing_behind(
 
 
 async def test_reload(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    loaded_entry: MockConfigEntry,
-    device_registry: dr.DeviceRegistry,
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     """After a reload the webhook, the legacy action and the entities are back."""
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
@@ -214,7 +150,7 @@ async def test_reload(
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert WEBHOOK_ID in webhooks(hass)
     assert hass.services.has_service("notify", LEGACY_SERVICE)
-    assert service_device(device_registry, loaded_entry) is not None
+    assert entry_device(hass, loaded_entry) is not None
     assert hass.states.get("sensor.sms_office_homealarm_balance").state == "1000"
 
     await hass.services.async_call(
@@ -239,8 +175,7 @@ async def test_options_change_reloads(
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.runtime_data is not old
     # The new threshold is used at once.
-    issues = ir.async_get(hass).issues
-    assert (DOMAIN, f"low_balance_{loaded_entry.entry_id}") in issues
+    assert issue(hass, "low_balance", loaded_entry) is not None
 
 
 async def test_not_ready_while_the_gateway_is_unreachable(
@@ -251,8 +186,7 @@ async def test_not_ready_while_the_gateway_is_unreachable(
     hass.config_entries.async_update_entry(
         config_entry, data={**config_entry.data, CONF_BASE_URL: closed_port_url()}
     )
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    assert not await set_up(hass, config_entry)
 
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
     assert reauth_flows(hass) == []
@@ -266,8 +200,7 @@ async def test_not_ready_on_a_gateway_error_page(
 ) -> None:
     """An error page instead of a balance: retried; then the setup succeeds."""
     gateway.inject("http500", endpoint="balance")
-    config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert not await set_up(hass, config_entry)
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
 
     assert await hass.config_entries.async_reload(config_entry.entry_id)
@@ -280,9 +213,7 @@ async def test_rejected_key_at_setup_starts_reauth(
 ) -> None:
     """A rejected key fails the setup and asks for a new one."""
     gateway.api_keys.clear()
-    config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    assert not await set_up(hass, config_entry)
 
     assert config_entry.state is ConfigEntryState.SETUP_ERROR
     (flow,) = reauth_flows(hass)
@@ -291,200 +222,163 @@ async def test_rejected_key_at_setup_starts_reauth(
     assert not hass.services.has_service("notify", LEGACY_SERVICE)
 
 
-async def test_rejected_key_on_a_send_starts_reauth(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """A send refused for the key raises and asks for a new key."""
-    gateway.api_keys.clear()
-    with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "notify",
-            "send_message",
-            {"entity_id": MOTHER_ENTITY, "message": "Alarm"},
-            blocking=True,
-        )
-    assert err.value.translation_key == "auth_failed"
-    assert API_KEY not in str(err.value)
-    await hass.async_block_till_done()
-
-    (flow,) = reauth_flows(hass)
-    assert flow["context"]["entry_id"] == loaded_entry.entry_id
-    assert gateway.messages == []
-
-
 async def test_api_access_disabled_at_setup(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    config_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    entry_without_api_access: MockConfigEntry,
 ) -> None:
     """API access off (120) at setup: a repair issue, a retry later, no reauth."""
-    gateway.api_access_enabled = False
-    config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-
-    assert config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert reauth_flows(hass) == []
-    issue = issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry))
-    assert issue is not None
-    assert issue.translation_key == "api_access_disabled"
-    assert not issue.is_fixable
-    assert issue.translation_placeholders == {"title": config_entry.title}
+    config_entry = entry_without_api_access
+    access = issue(hass, ACCESS, config_entry)
+    assert access is not None
+    assert access.translation_key == ACCESS
+    assert not access.is_fixable
+    assert access.translation_placeholders == {"title": config_entry.title}
     assert WEBHOOK_ID in webhooks(hass)  # reports are still taken meanwhile
 
     # Switched on: the retry sets the entry up and clears the issue.
     gateway.api_access_enabled = True
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await pass_minutes(hass, 5)
     assert config_entry.state is ConfigEntryState.LOADED
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(config_entry)) is None
+    assert issue(hass, ACCESS, config_entry) is None
     assert reauth_flows(hass) == []
 
 
-async def test_api_access_disabled_on_a_send_raises_the_issue(
+@pytest.mark.parametrize(
+    ("refuse", "translation_key", "reauth", "access_issue"),
+    [
+        (lambda gateway: gateway.api_keys.clear(), "auth_failed", 1, False),
+        (
+            lambda gateway: setattr(gateway, "api_access_enabled", False),
+            ACCESS,
+            0,
+            True,
+        ),
+    ],
+    ids=["rejected_key_starts_reauth", "api_access_disabled_raises_the_issue"],
+)
+async def test_send_refused_for_the_account(  # noqa: PLR0917
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    refuse: Any,
+    translation_key: str,
+    reauth: int,
+    access_issue: bool,
 ) -> None:
-    """A send refused with 120 raises its error and the repair issue, no reauth."""
-    gateway.api_access_enabled = False
+    """A send refused for the key raises and asks for a new key.
+
+    One refused with 120 raises its error and the repair issue, no reauth;
+    the next balance read, API access switched on, clears it.
+    """
+    refuse(gateway)
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "notify",
-            "send_message",
-            {"entity_id": MOTHER_ENTITY, "message": "Alarm"},
-            blocking=True,
-        )
+        await notify(hass, MOTHER_ENTITY, message="Alarm")
     await hass.async_block_till_done(wait_background_tasks=True)
 
-    assert err.value.translation_key == "api_access_disabled"
+    assert err.value.translation_key == translation_key
+    assert API_KEY not in str(err.value)
     assert gateway.messages == []
-    assert reauth_flows(hass) == []
-    issue = issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
-    assert issue is not None
-    assert issue.translation_placeholders == {"title": loaded_entry.title}
-
-    # Switched on: the next balance read clears it.
-    gateway.api_access_enabled = True
-    await poll_balance(hass)
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+    flows = reauth_flows(hass)
+    assert [flow["context"]["entry_id"] for flow in flows] == [
+        loaded_entry.entry_id
+    ] * reauth
+    access = issue(hass, ACCESS, loaded_entry)
+    assert (access is not None) == access_issue
+    if access is not None:
+        assert access.translation_placeholders == {"title": loaded_entry.title}
+        # Switched on: the next balance read clears it.
+        gateway.api_access_enabled = True
+        await poll_balance(hass)
+        assert issue(hass, ACCESS, loaded_entry) is None
 
 
 async def test_unload_and_remove_clear_the_api_access_issue(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    loaded_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     """The issue goes with the set-up, and with an entry removed while failing."""
     gateway.api_access_enabled = False
     await poll_balance(hass)
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
+    assert issue(hass, ACCESS, loaded_entry)
 
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+    assert issue(hass, ACCESS, loaded_entry) is None
 
     # Set up again while still off: waiting to retry, with the issue.
-    assert not await hass.config_entries.async_setup(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    assert not await set_up(hass, loaded_entry)
     assert loaded_entry.state is ConfigEntryState.SETUP_RETRY
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
+    assert issue(hass, ACCESS, loaded_entry)
 
     assert await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+    assert issue(hass, ACCESS, loaded_entry) is None
 
 
-async def test_migrate_drops_the_balance_interval(
-    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
+@pytest.mark.parametrize(
+    ("version", "options", "state", "after"),
+    [
+        # An entry of 1.1 with the balance interval option: dropped, now 1.2.
+        (
+            (1, 1),
+            {CONF_LOW_BALANCE: 20, "balance_interval": 5},
+            ConfigEntryState.LOADED,
+            ((1, 2), {CONF_LOW_BALANCE: 20}),
+        ),
+        # A newer minor version (same major) is compatible: set up, unchanged.
+        ((1, 3), {}, ConfigEntryState.LOADED, ((1, 3), {})),
+        # Saved by a newer major version: not set up (no downgrade).
+        ((2, 1), {}, ConfigEntryState.MIGRATION_ERROR, ((2, 1), {})),
+    ],
+    ids=["drops_the_balance_interval", "newer_minor_version", "newer_major_version"],
+)
+async def test_migrate(  # noqa: PLR0917
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    version: tuple[int, int],
+    options: dict[str, Any],
+    state: ConfigEntryState,
+    after: tuple[tuple[int, int], dict[str, Any]],
 ) -> None:
-    """An entry of 1.1 with the balance interval option: dropped, now 1.2."""
-    old = MockConfigEntry(
-        domain=DOMAIN,
-        version=1,
-        minor_version=1,
-        title=config_entry.title,
-        unique_id=config_entry.unique_id,
-        data=dict(config_entry.data),
-        options={CONF_LOW_BALANCE: 20, "balance_interval": 5},
+    """Entries of other versions: migrated, set up as they are, or refused."""
+    major, minor = version
+    entry = account_entry(
+        gateway.url, version=major, minor_version=minor, options=options
     )
-    old.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(old.entry_id)
-    await hass.async_block_till_done()
+    data = dict(entry.data)
+    assert await set_up(hass, entry) is (state is ConfigEntryState.LOADED)
 
-    assert old.state is ConfigEntryState.LOADED
-    assert (old.version, old.minor_version) == (1, 2)
-    assert old.options == {CONF_LOW_BALANCE: 20}
-    assert old.data == config_entry.data
-    assert old.runtime_data.balance.update_interval == BALANCE_INTERVAL
+    assert entry.state is state
+    assert ((entry.version, entry.minor_version), dict(entry.options)) == after
+    assert entry.data == data
+    if state is not ConfigEntryState.LOADED:
+        assert gateway.requests_to("balance") == []
+        return
+    assert entry.runtime_data.balance.update_interval == BALANCE_INTERVAL
     # Polled every 30 minutes, not every 5.
-    await poll_balance_after(hass, minutes=6)
+    await pass_minutes(hass, 6)
     assert len(gateway.requests_to("balance")) == 1
     await poll_balance(hass)
     assert len(gateway.requests_to("balance")) == 2
 
 
-async def test_migrate_from_a_newer_version_fails(
-    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
-) -> None:
-    """An entry saved by a newer major version is not set up (no downgrade)."""
-    newer = MockConfigEntry(
-        domain=DOMAIN,
-        version=2,
-        minor_version=1,
-        title=config_entry.title,
-        unique_id=config_entry.unique_id,
-        data=dict(config_entry.data),
-    )
-    newer.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(newer.entry_id)
-    assert newer.state is ConfigEntryState.MIGRATION_ERROR
-    assert gateway.requests_to("balance") == []
-
-
-async def test_newer_minor_version_is_set_up_as_it_is(
-    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
-) -> None:
-    """A newer minor version (same major) is compatible: set up, unchanged."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(config_entry, minor_version=3)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
-    assert config_entry.minor_version == 3
-
-
 async def test_one_device_per_entry(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    loaded_entry: MockConfigEntry,
-    device_registry: dr.DeviceRegistry,
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     """A second account gets its own device."""
     gateway.api_keys.add("second-key")
-    second = MockConfigEntry(
-        domain=DOMAIN,
-        title="SMS Office smsoffice",
-        unique_id=account_id("second-key"),
-        data={
-            CONF_API_KEY: "second-key",
-            CONF_SENDER: "smsoffice",
-            CONF_BASE_URL: gateway.url,
-            CONF_WEBHOOK_ID: "second-webhook",
-        },
+    second = account_entry(
+        gateway.url,
+        "second-key",
+        "smsoffice",
+        "second-webhook",
+        recipients=(),
         options=dict(loaded_entry.options),
     )
-    second.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(second.entry_id)
-    await hass.async_block_till_done()
+    assert await set_up(hass, second)
 
-    first_device = service_device(device_registry, loaded_entry)
-    second_device = service_device(device_registry, second)
-    assert first_device is not None
-    assert second_device is not None
+    first_device = entry_device(hass, loaded_entry)
+    second_device = entry_device(hass, second)
     assert first_device.id != second_device.id
     assert second_device.name == "SMS Office smsoffice"
     assert {"second-webhook", WEBHOOK_ID} <= set(webhooks(hass))
@@ -497,12 +391,7 @@ async def test_remove_entry_drops_the_outbox(
     hass_storage: dict[str, Any],
 ) -> None:
     """The messages remembered for the entry are deleted with it."""
-    await hass.services.async_call(
-        "notify",
-        "send_message",
-        {"entity_id": MOTHER_ENTITY, "message": "Hello"},
-        blocking=True,
-    )
+    await notify(hass, MOTHER_ENTITY, message="Hello")
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     key = f"{DOMAIN}.outbox.{loaded_entry.entry_id}"
     assert key in hass_storage
@@ -515,13 +404,21 @@ async def test_remove_entry_drops_the_outbox(
 
 
 @pytest.mark.parametrize(
-    ("with_cloudhook", "active", "delete", "deleted"),
+    ("with_cloudhook", "loaded", "active", "delete", "deleted"),
     [
-        (True, True, AsyncMock(), True),
-        (True, True, AsyncMock(side_effect=ValueError("Hook is not enabled")), True),
-        (True, True, AsyncMock(side_effect=CloudNotAvailableError), True),
-        (True, False, AsyncMock(), False),
-        (False, True, AsyncMock(), False),
+        (True, True, True, AsyncMock(), True),
+        (
+            True,
+            True,
+            True,
+            AsyncMock(side_effect=ValueError("Hook is not enabled")),
+            True,
+        ),
+        (True, True, True, AsyncMock(side_effect=CloudNotAvailableError), True),
+        (True, True, False, AsyncMock(), False),
+        (False, True, True, AsyncMock(), False),
+        # Without Home Assistant Cloud loaded nothing is asked of it.
+        (True, False, True, AsyncMock(), False),
     ],
     ids=[
         "deleted",
@@ -529,6 +426,7 @@ async def test_remove_entry_drops_the_outbox(
         "cloud_not_available",
         "no_subscription",
         "no_cloudhook",
+        "without_cloud",
     ],
 )
 async def test_remove_entry_deletes_the_cloudhook(  # noqa: PLR0917
@@ -536,6 +434,7 @@ async def test_remove_entry_deletes_the_cloudhook(  # noqa: PLR0917
     gateway: FakeSmsOffice,
     config_entry: MockConfigEntry,
     with_cloudhook: bool,
+    loaded: bool,
     active: bool,
     delete: AsyncMock,
     deleted: bool,
@@ -546,9 +445,9 @@ async def test_remove_entry_deletes_the_cloudhook(  # noqa: PLR0917
         hass.config_entries.async_update_entry(
             config_entry, data={**config_entry.data, CONF_CLOUDHOOK_URL: CLOUDHOOK}
         )
-    hass.config.components.add("cloud")
-    modules, attribute = stand_in_cloud(active=active, delete=delete)
-    with modules, attribute:
+    with stand_in_cloud(
+        hass, active=active, loaded=loaded, async_delete_cloudhook=delete
+    ):
         assert await hass.config_entries.async_remove(config_entry.entry_id)
         await hass.async_block_till_done()
 
@@ -557,19 +456,3 @@ async def test_remove_entry_deletes_the_cloudhook(  # noqa: PLR0917
     else:
         delete.assert_not_awaited()
     assert hass.config_entries.async_entries(DOMAIN) == []
-
-
-async def test_remove_entry_without_cloud(
-    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
-) -> None:
-    """Without Home Assistant Cloud loaded nothing is asked of it."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry, data={**config_entry.data, CONF_CLOUDHOOK_URL: CLOUDHOOK}
-    )
-    delete = AsyncMock()
-    modules, attribute = stand_in_cloud(active=True, delete=delete)
-    with modules, attribute:
-        assert await hass.config_entries.async_remove(config_entry.entry_id)
-        await hass.async_block_till_done()
-    delete.assert_not_awaited()

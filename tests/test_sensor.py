@@ -4,86 +4,59 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
-from typing import Any
 
 from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorStateClass
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
     issue_registry as ir,
 )
 from homeassistant.helpers.update_coordinator import UpdateFailed
-from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smsoffice.const import (
-    BALANCE_INTERVAL,
-    CONF_ACCEPT_FOREIGN,
-    CONF_FLASH,
-    CONF_LOW_BALANCE,
-    CONF_STATUS_POLLING,
-    CONF_URGENT,
-    DOMAIN,
+from custom_components.smsoffice.const import BALANCE_INTERVAL, CONF_LOW_BALANCE, DOMAIN
+from tests.conftest import (
+    API_KEY,
+    SENDER,
+    issue,
+    notify,
+    options_with,
+    pass_minutes,
+    poll_balance,
+    reauth_flows,
+    set_up,
 )
-from tests.conftest import SENDER
 from tests.fake_smsoffice import FakeSmsOffice
 
 BALANCE = "sensor.sms_office_homealarm_balance"
 MOTHER_ENTITY = "notify.sms_office_homealarm_mother"
 COORDINATOR_LOGGER = "custom_components.smsoffice"
-
-
-def options_with(**changes: Any) -> dict[str, Any]:
-    """Return the entry's options with some changed."""
-    return {
-        CONF_URGENT: False,
-        CONF_FLASH: False,
-        CONF_LOW_BALANCE: 50,
-        CONF_STATUS_POLLING: False,
-        CONF_ACCEPT_FOREIGN: False,
-        **changes,
-    }
-
+WARNING_OFF = options_with(**{CONF_LOW_BALANCE: 0})
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
-async def pass_time(hass: HomeAssistant, minutes: float) -> None:
-    """Let `minutes` pass, and whatever poll they start finish."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=minutes))
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def issue_id(entry: MockConfigEntry) -> str:
-    """Return the id of the entry's low-balance issue."""
-    return f"low_balance_{entry.entry_id}"
-
-
-def access_issue_id(entry: MockConfigEntry) -> str:
-    """Return the id of the entry's API-access-disabled issue."""
-    return f"api_access_disabled_{entry.entry_id}"
-
-
-def reauth_flows(hass: HomeAssistant) -> list[Any]:
-    """Return the re-authentication flows in progress."""
+def logged(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    """Return the coordinator's lines at `level` (a warning: at it or above)."""
     return [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["context"]["source"] == SOURCE_REAUTH
+        record.getMessage()
+        for record in caplog.records
+        if record.name == COORDINATOR_LOGGER
+        and (
+            record.levelno >= level
+            if level >= logging.WARNING
+            else record.levelno == level
+        )
     ]
 
 
 async def test_balance_sensor(
     hass: HomeAssistant,
-    gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
@@ -105,41 +78,33 @@ async def test_balance_sensor(
     assert device.identifiers == {(DOMAIN, loaded_entry.entry_id)}
 
 
-async def test_balance_is_polled(
+async def test_balance_is_polled_every_30_minutes(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
-    """The balance is asked for every 30 minutes, not more often."""
-    assert len(gateway.requests_to("balance")) == 1
-    gateway.balance = 700
+    """The balance is asked for every 30 minutes, not more often.
 
-    await pass_time(hass, 29)
-    assert len(gateway.requests_to("balance")) == 1
-    assert hass.states.get(BALANCE).state == "1000"
-
-    await pass_time(hass, 31)
-    assert len(gateway.requests_to("balance")) == 2
-    assert hass.states.get(BALANCE).state == "700"
-
-
-async def test_balance_interval_is_fixed(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """The poll interval is the documented constant, not an option."""
+    The interval is the documented constant, not an option.
+    """
     assert timedelta(minutes=30) == BALANCE_INTERVAL
     assert loaded_entry.runtime_data.balance.update_interval == BALANCE_INTERVAL
     assert not any("interval" in option for option in loaded_entry.options)
+    assert len(gateway.requests_to("balance")) == 1
+    gateway.balance = 700
+
+    await pass_minutes(hass, 29)
+    assert len(gateway.requests_to("balance")) == 1
+    assert hass.states.get(BALANCE).state == "1000"
+
+    await pass_minutes(hass, 31)
+    assert len(gateway.requests_to("balance")) == 2
+    assert hass.states.get(BALANCE).state == "700"
 
 
 async def test_balance_refreshed_after_a_send(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     """A send is followed by a fresh balance, without waiting for the poll."""
-    await hass.services.async_call(
-        "notify",
-        "send_message",
-        {"entity_id": MOTHER_ENTITY, "message": "Door opened"},
-        blocking=True,
-    )
+    await notify(hass, MOTHER_ENTITY, message="Door opened")
     await hass.async_block_till_done()
 
     assert len(gateway.messages) == 1
@@ -159,184 +124,143 @@ async def test_unavailable_while_the_gateway_is_unreachable(
 
     # Two polls find nobody listening, a third gets an error page.
     await gateway.stop()
-    await pass_time(hass, 31)
+    await poll_balance(hass)
     assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
-    await pass_time(hass, 31)
+    await poll_balance(hass)
     assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
     await gateway.start(port=port)
     gateway.inject("http500", endpoint="balance")
-    await pass_time(hass, 31)
+    await poll_balance(hass)
     assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
     assert loaded_entry.state is ConfigEntryState.LOADED
 
-    lost = [
-        record
-        for record in caplog.records
-        if record.name == COORDINATOR_LOGGER and record.levelno >= logging.WARNING
-    ]
-    assert len(lost) == 1
-    assert "Error fetching SMS Office balance data" in lost[0].getMessage()
+    (lost,) = logged(caplog, logging.WARNING)
+    assert "Error fetching SMS Office balance data" in lost
 
     gateway.balance = 880
-    await pass_time(hass, 31)
-    await pass_time(hass, 31)
+    await poll_balance(hass)
+    await poll_balance(hass)
     assert hass.states.get(BALANCE).state == "880"
 
-    back = [
-        record
-        for record in caplog.records
-        if record.name == COORDINATOR_LOGGER
-        and "recovered" in record.getMessage()
-        and record.levelno == logging.INFO
-    ]
+    back = [line for line in logged(caplog, logging.INFO) if "recovered" in line]
     assert len(back) == 1
-    errors = [
-        record
-        for record in caplog.records
-        if record.name == COORDINATOR_LOGGER and record.levelno >= logging.WARNING
-    ]
-    assert len(errors) == 1
+    assert logged(caplog, logging.WARNING) == [lost]
 
 
 async def test_low_balance_issue(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    config_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
 ) -> None:
     """Below the threshold a repair issue appears; it clears when topped up."""
     gateway.balance = 30
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    assert await set_up(hass, config_entry)
 
-    issue = issue_registry.async_get_issue(DOMAIN, issue_id(config_entry))
-    assert issue is not None
-    assert issue.translation_key == "low_balance"
-    assert issue.severity is ir.IssueSeverity.WARNING
-    assert not issue.is_fixable
-    assert issue.translation_placeholders == {
+    low = issue(hass, "low_balance", config_entry)
+    assert low is not None
+    assert low.translation_key == "low_balance"
+    assert low.severity is ir.IssueSeverity.WARNING
+    assert not low.is_fixable
+    assert low.translation_placeholders == {
         "title": config_entry.title,
         "balance": "30",
         "threshold": "50",
     }
 
     gateway.balance = 50
-    await pass_time(hass, 31)
-    assert issue_registry.async_get_issue(DOMAIN, issue_id(config_entry)) is None
+    await poll_balance(hass)
+    assert issue(hass, "low_balance", config_entry) is None
 
     gateway.balance = 49
-    await pass_time(hass, 31)
-    issue = issue_registry.async_get_issue(DOMAIN, issue_id(config_entry))
-    assert issue is not None
-    assert issue.translation_placeholders["balance"] == "49"
+    await poll_balance(hass)
+    low = issue(hass, "low_balance", config_entry)
+    assert low is not None
+    assert low.translation_placeholders["balance"] == "49"
 
 
-@pytest.mark.parametrize("options", [options_with(**{CONF_LOW_BALANCE: 0})])
+@pytest.mark.parametrize("options", [WARNING_OFF])
 async def test_low_balance_warning_off(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    config_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
 ) -> None:
     """A threshold of 0 turns the warning off."""
     gateway.balance = 0
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    assert await set_up(hass, config_entry)
 
     assert hass.states.get(BALANCE).state == "0"
-    assert issue_registry.async_get_issue(DOMAIN, issue_id(config_entry)) is None
+    assert issue(hass, "low_balance", config_entry) is None
 
 
-async def test_send_refused_for_balance_raises_the_issue(
+@pytest.mark.parametrize(
+    ("options", "balance_in_issue"),
+    [(options_with(), "0"), (WARNING_OFF, None)],
+    ids=["raises_the_issue", "warning_off"],
+)
+async def test_send_refused_for_balance(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    balance_in_issue: str | None,
 ) -> None:
-    """A send refused for lack of balance raises the issue at once."""
-    assert issue_registry.async_get_issue(DOMAIN, issue_id(loaded_entry)) is None
+    """A send refused for lack of balance raises the issue at once.
+
+    A threshold of 0 stays off: then it raises none, nor does the next poll.
+    """
+    assert issue(hass, "low_balance", loaded_entry) is None
     gateway.balance = 0
 
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "notify",
-            "send_message",
-            {"entity_id": MOTHER_ENTITY, "message": "Door opened"},
-            blocking=True,
-        )
-    assert err.value.translation_key == "balance_too_low"
-
-    issue = issue_registry.async_get_issue(DOMAIN, issue_id(loaded_entry))
-    assert issue is not None
-    assert issue.translation_placeholders["balance"] == "0"
-
-
-@pytest.mark.parametrize("options", [options_with(**{CONF_LOW_BALANCE: 0})])
-async def test_low_balance_warning_off_after_a_refused_send(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    loaded_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
-) -> None:
-    """A threshold of 0 stays off: a send refused for balance raises no issue."""
-    gateway.balance = 0
-
-    with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "notify",
-            "send_message",
-            {"entity_id": MOTHER_ENTITY, "message": "Door opened"},
-            blocking=True,
-        )
+        await notify(hass, MOTHER_ENTITY, message="Door opened")
     await hass.async_block_till_done(wait_background_tasks=True)
     assert err.value.translation_key == "balance_too_low"
     assert gateway.messages == []
 
-    assert issue_registry.async_get_issue(DOMAIN, issue_id(loaded_entry)) is None
-    await pass_time(hass, 31)
+    def balance_in_the_issue() -> str | None:
+        low = issue(hass, "low_balance", loaded_entry)
+        return low and low.translation_placeholders["balance"]
+
+    assert balance_in_the_issue() == balance_in_issue
+    await poll_balance(hass)
     assert hass.states.get(BALANCE).state == "0"
-    assert issue_registry.async_get_issue(DOMAIN, issue_id(loaded_entry)) is None
+    assert balance_in_the_issue() == balance_in_issue
 
 
 async def test_api_access_disabled_while_polling(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    loaded_entry: MockConfigEntry,
-    issue_registry: ir.IssueRegistry,
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     """API access off (120) is no bad key: a repair issue, no reauth; cleared after.
 
-    The sensor is unavailable meanwhile, and the entry stays loaded.
+    The sensor is unavailable meanwhile, and the entry stays loaded; the same
+    key works again once API access is on.
     """
     gateway.api_access_enabled = False
-    await pass_time(hass, 31)
+    await poll_balance(hass)
 
     assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
     assert loaded_entry.state is ConfigEntryState.LOADED
     failure = loaded_entry.runtime_data.balance.last_exception
     assert isinstance(failure, UpdateFailed)
+    assert not isinstance(failure, ConfigEntryAuthFailed)
     assert failure.translation_key == "api_access_disabled"
     assert reauth_flows(hass) == []
-    issue = issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry))
-    assert issue is not None
-    assert issue.translation_key == "api_access_disabled"
-    assert issue.severity is ir.IssueSeverity.ERROR
-    assert not issue.is_fixable
-    assert issue.translation_placeholders == {"title": loaded_entry.title}
+    access = issue(hass, "api_access_disabled", loaded_entry)
+    assert access is not None
+    assert access.translation_key == "api_access_disabled"
+    assert access.severity is ir.IssueSeverity.ERROR
+    assert not access.is_fixable
+    assert access.translation_placeholders == {"title": loaded_entry.title}
 
     # Still off at the next poll: one issue, still no reauth.
-    await pass_time(hass, 31)
+    await poll_balance(hass)
     assert reauth_flows(hass) == []
     assert [
-        key for key in issue_registry.issues if key[1].startswith("api_access")
-    ] == [(DOMAIN, access_issue_id(loaded_entry))]
+        key for key in ir.async_get(hass).issues if key[1].startswith("api_access")
+    ] == [(DOMAIN, f"api_access_disabled_{loaded_entry.entry_id}")]
 
     # Switched back on: the next poll clears the issue and the sensor is back.
     gateway.api_access_enabled = True
     gateway.balance = 640
-    await pass_time(hass, 31)
-    assert issue_registry.async_get_issue(DOMAIN, access_issue_id(loaded_entry)) is None
+    await poll_balance(hass)
+    assert issue(hass, "api_access_disabled", loaded_entry) is None
     assert hass.states.get(BALANCE).state == "640"
     assert reauth_flows(hass) == []
+    # Setup and three polls, all with the same key.
+    keys = [request.query["key"] for request in gateway.requests_to("balance")]
+    assert keys == [API_KEY] * 4
