@@ -48,6 +48,7 @@ from custom_components.smsoffice.const import (
     CONF_WEBHOOK_ID,
     DOMAIN,
     EVENT_DELIVERY_STATUS,
+    SECTION_ADVANCED,
     SUBENTRY_RECIPIENT,
 )
 from tests.fake_smsoffice import FakeSmsOffice
@@ -60,6 +61,8 @@ GUARD = "995577654321"
 # The recipients of the entry `config_entry` makes: (name, number).
 RECIPIENTS = (("Mother", MOTHER), ("Night guard", GUARD))
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
+SECOND_KEY = "second-key"
+SECOND_WEBHOOK_ID = "f" * 64
 
 
 @pytest.fixture(autouse=True)
@@ -241,6 +244,17 @@ def account_entry(
     )
 
 
+def account_input(
+    base_url: str, api_key: str = API_KEY, sender: str = SENDER
+) -> dict[str, Any]:
+    """Return what a user types in the account form."""
+    return {
+        CONF_API_KEY: api_key,
+        CONF_SENDER: sender,
+        SECTION_ADVANCED: {CONF_BASE_URL: base_url},
+    }
+
+
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> bool:
     """Add the entry (unless it is added) and set it up; return if that worked."""
     if hass.config_entries.async_get_entry(entry.entry_id) is None:
@@ -248,6 +262,18 @@ async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> bool:
     result = await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return result
+
+
+async def set_up_second_account(
+    hass: HomeAssistant, gateway: FakeSmsOffice
+) -> MockConfigEntry:
+    """Set up a second account on the gateway: sender smsoffice, no recipients."""
+    gateway.api_keys.add(SECOND_KEY)
+    entry = account_entry(
+        gateway.url, SECOND_KEY, "smsoffice", SECOND_WEBHOOK_ID, recipients=()
+    )
+    assert await set_up(hass, entry)
+    return entry
 
 
 async def reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:

@@ -55,6 +55,7 @@ from tests.conftest import (
     WEBHOOK_ID,
     CloudNotConnectedError,
     account_entry,
+    account_input,
     closed_port_url,
     issue,
     options_with,
@@ -91,17 +92,6 @@ def no_usage_reported(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     for when in ("setup", "call"):
         messages = [record.getMessage() for record in caplog.get_records(when)]
         assert not [message for message in messages if reported in message], when
-
-
-def account_input(
-    base_url: str, api_key: str = API_KEY, sender: str = SENDER
-) -> dict[str, Any]:
-    """Return what a user types in the account form."""
-    return {
-        CONF_API_KEY: api_key,
-        CONF_SENDER: sender,
-        SECTION_ADVANCED: {CONF_BASE_URL: base_url},
-    }
 
 
 def keys_sent(gateway: FakeSmsOffice) -> list[str]:

@@ -31,6 +31,7 @@ from custom_components.smsoffice.outbox import Outbox
 from custom_components.smsoffice.status_polling import StatusPoller
 from tests.conftest import (
     API_KEY,
+    SECOND_WEBHOOK_ID,
     SENDER,
     WEBHOOK_ID,
     CloudNotAvailableError,
@@ -43,6 +44,7 @@ from tests.conftest import (
     poll_balance,
     reauth_flows,
     set_up,
+    set_up_second_account,
     stand_in_cloud,
 )
 from tests.fake_smsoffice import FakeSmsOffice
@@ -366,22 +368,13 @@ async def test_one_device_per_entry(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     """A second account gets its own device."""
-    gateway.api_keys.add("second-key")
-    second = account_entry(
-        gateway.url,
-        "second-key",
-        "smsoffice",
-        "second-webhook",
-        recipients=(),
-        options=dict(loaded_entry.options),
-    )
-    assert await set_up(hass, second)
+    second = await set_up_second_account(hass, gateway)
 
     first_device = entry_device(hass, loaded_entry)
     second_device = entry_device(hass, second)
     assert first_device.id != second_device.id
     assert second_device.name == "SMS Office smsoffice"
-    assert {"second-webhook", WEBHOOK_ID} <= set(webhooks(hass))
+    assert {SECOND_WEBHOOK_ID, WEBHOOK_ID} <= set(webhooks(hass))
 
 
 async def test_remove_entry_drops_the_outbox(

@@ -10,11 +10,10 @@ from homeassistant.components.notify import (
     ATTR_MESSAGE,
     ATTR_TITLE,
     DOMAIN as NOTIFY_DOMAIN,
-    SERVICE_SEND_MESSAGE,
     NotifyEntityFeature,
 )
-from homeassistant.config_entries import SOURCE_USER, ConfigSubentry
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -22,17 +21,27 @@ from homeassistant.helpers import (
     device_registry as dr,
     discovery,
     entity_registry as er,
-    issue_registry as ir,
 )
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smsoffice.client.numbers import INLINE_LIMIT
 from custom_components.smsoffice.const import CONF_FLASH, CONF_URGENT, DOMAIN
-from tests.client.test_numbers import MANY, mixed_inputs
-from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
+from tests.client.test_numbers import many_usable
+from tests.conftest import (
+    API_KEY,
+    GUARD,
+    MOTHER,
+    SENDER,
+    entry_device,
+    issue,
+    notify as notify_entity,
+    recipient_form,
+    set_up,
+    subentry_id,
+    submit_recipient,
+)
 from tests.fake_smsoffice import FakeSmsOffice
 
 MOTHER_ENTITY = "notify.sms_office_homealarm_mother"
@@ -51,19 +60,31 @@ def sends(gateway: FakeSmsOffice) -> list[dict[str, str]]:
     return forms
 
 
-async def notify_entity(hass: HomeAssistant, entity_id: str, **data: Any) -> None:
-    """Call `notify.send_message` for one entity."""
-    await hass.services.async_call(
-        NOTIFY_DOMAIN,
-        SERVICE_SEND_MESSAGE,
-        {ATTR_ENTITY_ID: entity_id, **data},
-        blocking=True,
-    )
-
-
 async def notify_legacy(hass: HomeAssistant, **data: Any) -> None:
     """Call the legacy `notify.<entry name>` action."""
     await hass.services.async_call(NOTIFY_DOMAIN, LEGACY, data, blocking=True)
+
+
+def add_subentry(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    subentry_type: str,
+    name: str,
+    number: str,
+) -> None:
+    """Add a subentry to the entry, as an integration's flow would."""
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data=MappingProxyType({"name": name, "number": number}),
+            subentry_type=subentry_type,
+            title=name,
+            unique_id=number,
+        ),
+    )
+
+
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 # ------------------------------------------------------------------ entities
@@ -107,29 +128,16 @@ async def test_an_entity_per_recipient(
             (DOMAIN, f"{loaded_entry.entry_id}_{by_number[number]}")
         }
         assert device.via_device_id == service.id
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 def service_and_recipient_devices(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> tuple[dr.DeviceEntry, dict[str, dr.DeviceEntry]]:
     """Return the entry's service device and its recipients' devices by number."""
-    # By config entry: `async_get_device` is deprecated in newer releases
-    # (identifiers are unique per config entry only).
-    by_identifiers = {
-        frozenset(device.identifiers): device
-        for device in dr.async_entries_for_config_entry(
-            dr.async_get(hass), entry.entry_id
-        )
+    numbers = [subentry.data["number"] for subentry in entry.subentries.values()]
+    return entry_device(hass, entry), {
+        number: entry_device(hass, entry, number) for number in numbers
     }
-    service = by_identifiers[frozenset({(DOMAIN, entry.entry_id)})]
-    recipients = {
-        subentry.data["number"]: by_identifiers[
-            frozenset({(DOMAIN, f"{entry.entry_id}_{subentry.subentry_id}")})
-        ]
-        for subentry in entry.subentries.values()
-    }
-    return service, recipients
 
 
 async def test_recipient_devices_hang_off_the_service_device(
@@ -143,13 +151,8 @@ async def test_recipient_devices_hang_off_the_service_device(
     for device in recipients.values():
         assert device.via_device_id == service.id
 
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, "recipient"), context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"name": "Neighbour", "number": "599 00 01 11"}
-    )
-    await hass.async_block_till_done()
+    result = await recipient_form(hass, loaded_entry)
+    result = await submit_recipient(hass, result, "Neighbour", "599 00 01 11")
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
     again, recipients = service_and_recipient_devices(hass, loaded_entry)
@@ -160,7 +163,6 @@ async def test_recipient_devices_hang_off_the_service_device(
     assert hass.states.get("notify.sms_office_homealarm_neighbour") is not None
     # Home Assistant logs a `via_device` it cannot resolve (or a deprecated one).
     assert "via_device" not in caplog.text
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_removing_a_recipient_removes_its_device(
@@ -168,12 +170,8 @@ async def test_removing_a_recipient_removes_its_device(
 ) -> None:
     """No stale device: a recipient's device and entity go with its subentry."""
     service, recipients = service_and_recipient_devices(hass, loaded_entry)
-    guard = next(
-        subentry
-        for subentry in loaded_entry.subentries.values()
-        if subentry.data["number"] == GUARD
-    )
-    assert hass.config_entries.async_remove_subentry(loaded_entry, guard.subentry_id)
+    guard = subentry_id(loaded_entry, GUARD)
+    assert hass.config_entries.async_remove_subentry(loaded_entry, guard)
     await hass.async_block_till_done()
 
     devices = dr.async_get(hass)
@@ -182,7 +180,6 @@ async def test_removing_a_recipient_removes_its_device(
     assert devices.async_get(service.id) is not None
     assert er.async_get(hass).async_get(GUARD_ENTITY) is None
     assert hass.states.get(GUARD_ENTITY) is None
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_entity_sends_to_its_recipient(
@@ -213,7 +210,6 @@ async def test_entity_sends_to_its_recipient(
     state = hass.states.get(MOTHER_ENTITY)
     assert state is not None
     assert dt_util.parse_datetime(state.state) is not None
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @pytest.mark.parametrize("options", [{CONF_URGENT: True, CONF_FLASH: True}])
@@ -223,7 +219,6 @@ async def test_entity_uses_the_default_options(
     await notify_entity(hass, MOTHER_ENTITY, **{ATTR_MESSAGE: "Urgent"})
     (form,) = sends(gateway)
     assert (form["urgent"], form["contentType"]) == ("true", "2")
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_entity_raises_translated_errors(
@@ -234,35 +229,24 @@ async def test_entity_raises_translated_errors(
         await notify_entity(hass, MOTHER_ENTITY, **{ATTR_MESSAGE: "Hi"})
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "balance_too_low"
-    issue_id = f"low_balance_{loaded_entry.entry_id}"
-    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert issue(hass, "low_balance", loaded_entry) is not None
 
     with pytest.raises(ServiceValidationError) as err:
         await notify_entity(hass, MOTHER_ENTITY, **{ATTR_MESSAGE: "x" * 1001})
     assert err.value.translation_key == "invalid_content"
     assert len(gateway.requests_to("send")) == 1
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_a_new_recipient_gets_an_entity(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
 ) -> None:
-    hass.config_entries.async_add_subentry(
-        loaded_entry,
-        ConfigSubentry(
-            data=MappingProxyType({"name": "Neighbour", "number": "995599000111"}),
-            subentry_type="recipient",
-            title="Neighbour",
-            unique_id="995599000111",
-        ),
-    )
+    add_subentry(hass, loaded_entry, "recipient", "Neighbour", "995599000111")
     await hass.async_block_till_done()
     await notify_entity(
         hass, "notify.sms_office_homealarm_neighbour", **{ATTR_MESSAGE: "Hi"}
     )
     (form,) = sends(gateway)
     assert form["destination"] == "995599000111"
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 # ---------------------------------------------------------- legacy action
@@ -285,16 +269,13 @@ async def test_legacy_action_with_names_and_numbers(
     assert first["content"] == "Basement\nWater leak"
     assert second["destination"] == GUARD
     assert second["content"] == "Single"
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_legacy_action_to_many_targets(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
 ) -> None:
     """Above `INLINE_LIMIT` the numbers are checked in a worker thread, the same way."""
-    raw, expected = mixed_inputs(MANY)
-    usable = [text for text in raw if text not in expected.invalid]
-    assert len(usable) > INLINE_LIMIT
+    raw, usable, expected = many_usable()
 
     await notify_legacy(
         hass, message="Storm", target=["Mother", *usable, "night GUARD"]
@@ -308,7 +289,6 @@ async def test_legacy_action_to_many_targets(
     assert err.value.translation_placeholders == {
         "numbers": ", ".join(expected.invalid)
     }
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_legacy_action_data_reaches_the_gateway(
@@ -333,7 +313,6 @@ async def test_legacy_action_data_reaches_the_gateway(
     assert form["scheduledAt"] == str(int(when.timestamp()))
     assert form["reference"] == "legacy-1"
     assert loaded_entry.runtime_data.tracker.outbox.get("legacy-1", MOTHER) is not None
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @pytest.mark.parametrize(
@@ -368,7 +347,6 @@ async def test_legacy_action_refuses_invalid_input(
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == key
     assert gateway.requests_to("send") == []
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_legacy_action_raises_gateway_errors(
@@ -380,7 +358,6 @@ async def test_legacy_action_raises_gateway_errors(
         )
     assert err.value.translation_key == "sender_rejected"
     assert len(gateway.requests_to("send")) == 1
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_legacy_action_follows_the_entry(
@@ -390,12 +367,10 @@ async def test_legacy_action_follows_the_entry(
     await hass.async_block_till_done()
     assert not hass.services.has_service(NOTIFY_DOMAIN, LEGACY)
 
-    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    assert await set_up(hass, loaded_entry)
     assert hass.services.has_service(NOTIFY_DOMAIN, LEGACY)
     await notify_legacy(hass, message="Back", target=["Mother"])
     assert [form["content"] for form in sends(gateway)] == ["Back"]
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_legacy_platform_is_not_for_yaml(
@@ -423,25 +398,15 @@ async def test_legacy_platform_needs_its_entry(
     assert not hass.services.has_service(NOTIFY_DOMAIN, "gone")
     assert hass.services.has_service(NOTIFY_DOMAIN, LEGACY)  # the entry's own
     assert "Error setting up platform" not in caplog.text
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_only_recipients_are_notify_targets(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
 ) -> None:
-    hass.config_entries.async_add_subentry(
-        loaded_entry,
-        ConfigSubentry(
-            data=MappingProxyType({"name": "Template", "number": "995599000222"}),
-            subentry_type="template",
-            title="Template",
-            unique_id="template",
-        ),
-    )
+    add_subentry(hass, loaded_entry, "template", "Template", "995599000222")
     await hass.async_block_till_done()
     assert hass.states.get("notify.sms_office_homealarm_template") is None
     with pytest.raises(ServiceValidationError) as err:
         await notify_legacy(hass, message="Hi", target=["Template"])
     assert err.value.translation_key == "invalid_number"
     assert gateway.requests_to("send") == []
-    await hass.config_entries.async_unload(loaded_entry.entry_id)

@@ -17,7 +17,6 @@ change that; those two records are allowed, any other one is not.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from datetime import timedelta
 import json
 import logging
 import traceback
@@ -27,30 +26,38 @@ from urllib.parse import quote, quote_plus
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.translation import async_get_translations
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
 )
 from yarl import URL
 
 from custom_components.smsoffice.client import SmsOfficeClient, SmsOfficeError
 from custom_components.smsoffice.const import (
     CONF_API_KEY,
-    CONF_BASE_URL,
-    CONF_SENDER,
     CONF_WEBHOOK_ID,
     DOMAIN,
-    SECTION_ADVANCED,
 )
 from custom_components.smsoffice.diagnostics import async_get_config_entry_diagnostics
-from tests.conftest import API_KEY, GUARD, MOTHER, SENDER, WEBHOOK_ID
+from tests.conftest import (
+    API_KEY,
+    GUARD,
+    MOTHER,
+    SENDER,
+    WEBHOOK_ID,
+    WEBHOOK_PATH,
+    account_input,
+    call_action,
+    notify,
+    poll_balance,
+    reauth_flows,
+    send_sms,
+)
 from tests.fake_smsoffice import FakeSmsOffice
 
 NEW_KEY: Final = "renewed-secret-key-0042"
@@ -172,19 +179,6 @@ async def diagnostics_text(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     )
 
 
-async def send_sms(hass: HomeAssistant, **data: Any) -> Any:
-    """Call `smsoffice.send_sms`."""
-    return await hass.services.async_call(
-        DOMAIN, "send_sms", data, blocking=True, return_response=True
-    )
-
-
-async def poll_balance(hass: HomeAssistant) -> None:
-    """Let the balance poll interval (30 minutes) pass, and the poll finish."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=31))
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """Capture every logger at DEBUG (levels are restored afterwards)."""
@@ -217,22 +211,14 @@ async def test_config_flow_setup_and_diagnostics(
         DOMAIN, context={"source": SOURCE_USER}
     )
     assert result["type"] is FlowResultType.FORM
-
-    def account(api_key: str) -> dict[str, Any]:
-        return {
-            CONF_API_KEY: api_key,
-            CONF_SENDER: SENDER,
-            SECTION_ADVANCED: {CONF_BASE_URL: gateway.url},
-        }
-
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account(WRONG_KEY)
+        result["flow_id"], account_input(gateway.url, WRONG_KEY)
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_auth"}
     assert leaked(repr(result), [WRONG_KEY]) == []
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], account(f" {API_KEY} ")
+        result["flow_id"], account_input(gateway.url, f" {API_KEY} ")
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -262,16 +248,11 @@ async def test_sending_reports_status_and_polling(
     """Every way to send, reports by webhook, status checks, balance polls, faults."""
     caught = Caught(hass)
     loaded_entry.runtime_data.client._retry_delay = 0
-    webhook_path = f"/api/webhook/{WEBHOOK_ID}"
+    webhook_path = WEBHOOK_PATH
     gateway.callback_url = str(http.make_url(webhook_path))
 
     # Sends of each kind; the gateway calls back for each.
-    await hass.services.async_call(
-        "notify",
-        "send_message",
-        {"entity_id": MOTHER_ENTITY, "message": "Entity", "title": "Alarm"},
-        blocking=True,
-    )
+    await notify(hass, MOTHER_ENTITY, message="Entity", title="Alarm")
     await hass.services.async_call(
         "notify",
         "sms_office_homealarm",
@@ -307,23 +288,14 @@ async def test_sending_reports_status_and_polling(
     assert response.status == 200
 
     # Status checks, one refused and one failing.
-    status = await hass.services.async_call(
-        DOMAIN,
-        "get_message_status",
-        {"reference": "secret-flow-1", "destinations": ["Mother"]},
-        blocking=True,
-        return_response=True,
+    status = await call_action(
+        hass, "get_message_status", reference="secret-flow-1", destinations=["Mother"]
     )
-    assert status is not None
     assert status["statuses"][0]["status"] == "delivered"
     gateway.inject("html", endpoint="status")
     await caught.expect(
-        hass.services.async_call(
-            DOMAIN,
-            "get_message_status",
-            {"reference": "secret-flow-1", "destinations": [MOTHER]},
-            blocking=True,
-            return_response=True,
+        call_action(
+            hass, "get_message_status", reference="secret-flow-1", destinations=[MOTHER]
         ),
         "status_failed",
     )
@@ -380,23 +352,11 @@ async def test_rejected_key_reauth_and_the_new_key(
     await caught.expect(
         send_sms(hass, recipients=[MOTHER], message="Hi"), "auth_failed"
     )
-    await caught.expect(
-        hass.services.async_call(
-            "notify",
-            "send_message",
-            {"entity_id": MOTHER_ENTITY, "message": "Hi"},
-            blocking=True,
-        ),
-        "auth_failed",
-    )
+    await caught.expect(notify(hass, MOTHER_ENTITY, message="Hi"), "auth_failed")
     await poll_balance(hass)  # rejected while polling too
     await hass.async_block_till_done()
 
-    flows = [
-        flow
-        for flow in hass.config_entries.flow.async_progress()
-        if flow["context"]["source"] == SOURCE_REAUTH
-    ]
+    flows = reauth_flows(hass)
     assert len(flows) == 1
     result = await hass.config_entries.flow.async_configure(
         flows[0]["flow_id"], {CONF_API_KEY: WRONG_KEY}

@@ -30,12 +30,8 @@ from custom_components.smsoffice.client import (
 )
 from custom_components.smsoffice.client.numbers import INLINE_LIMIT
 from custom_components.smsoffice.const import (
-    CONF_API_KEY,
-    CONF_BASE_URL,
     CONF_FLASH,
-    CONF_SENDER,
     CONF_URGENT,
-    CONF_WEBHOOK_ID,
     DOMAIN,
     EVENT_DELIVERY_STATUS,
     ISSUE_LOW_BALANCE,
@@ -44,20 +40,19 @@ from custom_components.smsoffice.error_handling import (
     handle_gateway_error,
     validation_error,
 )
-from tests.client.test_numbers import MANY, mixed_inputs, spies
-from tests.conftest import API_KEY, GUARD, MOTHER, SENDER
+from tests.client.test_numbers import MANY, many_usable, mixed_inputs, spies
+from tests.conftest import (
+    API_KEY,
+    GUARD,
+    MOTHER,
+    SENDER,
+    call_action,
+    send_sms,
+    set_up_second_account,
+)
 from tests.fake_smsoffice import FakeSmsOffice
 
 OTHER = "995555112233"
-
-
-async def send_sms(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    """Call `smsoffice.send_sms` and return its response."""
-    response = await hass.services.async_call(
-        DOMAIN, "send_sms", data, blocking=True, return_response=True
-    )
-    assert response is not None
-    return dict(response)
 
 
 async def translated(hass: HomeAssistant, err: HomeAssistantError) -> str:
@@ -96,6 +91,8 @@ def recipients_and_expected(blocks: int) -> tuple[list[str], NumberCheck]:
 
 
 FEW_AND_MANY = pytest.mark.parametrize("blocks", [1, MANY], ids=["few", "many"])
+
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 @pytest.fixture
@@ -154,7 +151,6 @@ async def test_send_to_numbers_and_names(
     second = await send_sms(hass, recipients=[MOTHER], message="Again")
     assert second["reference"] != reference
     assert len(gateway.requests_to("send")) == 2
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_send_with_every_option(
@@ -188,7 +184,6 @@ async def test_send_with_every_option(
         2,
         int(when.timestamp()),
     )
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_schedule_without_zone_is_local_time(
@@ -202,7 +197,6 @@ async def test_schedule_without_zone_is_local_time(
         schedule=local.replace(tzinfo=None).isoformat(),
     )
     assert only_send(gateway)["scheduledAt"] == str(int(local.timestamp()))
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +218,6 @@ async def test_options_give_the_defaults(
     first, second = (r.form for r in gateway.requests_to("send"))
     assert (first["urgent"], first["contentType"]) == ("true", "2")
     assert (second["urgent"], second["contentType"]) == ("false", "1")
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_georgian_text_is_counted_before_sending(
@@ -235,23 +228,6 @@ async def test_georgian_text_is_counted_before_sending(
     assert (response["encoding"], response["characters"]) == ("UCS-2", 71)
     assert (response["parts"], response["credits"]) == (2, 4)
     assert only_send(gateway)["content"] == text
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
-
-
-async def test_skip_invalid_sends_to_the_rest(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
-) -> None:
-    response = await send_sms(
-        hass,
-        recipients=["Mother", "12", "Uncle", "555 11 22 33"],
-        message="Hi",
-        skip_invalid=True,
-    )
-    assert response["recipients"] == [MOTHER, OTHER]
-    assert response["rejected"] == ["12", "Uncle"]
-    assert response["credits"] == 2
-    assert only_send(gateway)["destination"] == f"{MOTHER},{OTHER}"
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @FEW_AND_MANY
@@ -284,7 +260,6 @@ async def test_few_and_many_recipients_are_checked_alike(
         "numbers": ", ".join(expected.invalid)
     }
     assert len(gateway.requests_to("send")) == 1
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @pytest.mark.parametrize(
@@ -338,7 +313,6 @@ async def test_invalid_input_is_refused_before_any_request(
         assert value in message
     assert gateway.requests_to("send") == []
     assert len(loaded_entry.runtime_data.tracker.outbox) == 0
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_schedule_in_the_past_is_refused(
@@ -352,7 +326,6 @@ async def test_schedule_in_the_past_is_refused(
     assert err.value.translation_placeholders == {"schedule": shown}
     assert shown in await translated(hass, err.value)
     assert gateway.requests_to("send") == []
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_a_reference_is_used_once(
@@ -366,7 +339,6 @@ async def test_a_reference_is_used_once(
     await translated(hass, err.value)
     assert len(gateway.requests_to("send")) == 1
     assert loaded_entry.runtime_data.tracker.outbox.get("door", GUARD) is None
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 # ----------------------------------------------------- choosing the account
@@ -375,22 +347,7 @@ async def test_a_reference_is_used_once(
 async def test_the_account_must_be_chosen_among_several(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
 ) -> None:
-    second = MockConfigEntry(
-        domain=DOMAIN,
-        title="SMS Office second",
-        unique_id="second",
-        data={
-            CONF_API_KEY: "second-key",
-            CONF_SENDER: "smsoffice",
-            CONF_BASE_URL: gateway.url,
-            CONF_WEBHOOK_ID: "f" * 64,
-        },
-        options=dict(loaded_entry.options),
-    )
-    gateway.api_keys.add("second-key")
-    second.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(second.entry_id)
-    await hass.async_block_till_done()
+    second = await set_up_second_account(hass, gateway)
 
     with pytest.raises(ServiceValidationError) as err:
         await send_sms(hass, recipients=[MOTHER], message="Which?")
@@ -409,9 +366,6 @@ async def test_the_account_must_be_chosen_among_several(
             hass, config_entry_id=second.entry_id, recipients=["Mother"], message="x"
         )
     assert err.value.translation_key == "invalid_number"
-
-    assert await hass.config_entries.async_unload(second.entry_id)
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_unknown_or_unloaded_account(
@@ -464,7 +418,6 @@ async def test_balance_too_low_raises_and_opens_the_repair(
     assert len(gateway.requests_to("send")) == 1
     assert gateway.messages == []
     assert len(loaded_entry.runtime_data.tracker.outbox) == 0
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @pytest.mark.parametrize(
@@ -495,7 +448,6 @@ async def test_gateway_refusals(
     assert len(gateway.requests_to("send")) == 1
     assert gateway.messages == []
     assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_rejected_key_starts_reauthentication(
@@ -514,7 +466,6 @@ async def test_rejected_key_starts_reauthentication(
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     assert flows[0]["context"]["entry_id"] == loaded_entry.entry_id
     assert len(gateway.requests_to("send")) == 1
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_unreachable_gateway(
@@ -529,7 +480,6 @@ async def test_unreachable_gateway(
     assert err.value.translation_key == "cannot_connect"
     assert API_KEY not in await translated(hass, err.value)
     assert len(loaded_entry.runtime_data.tracker.outbox) == 0
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @pytest.mark.parametrize("fault", ["html", "invalid_json", "http500", "empty"])
@@ -553,7 +503,6 @@ async def test_unexpected_answer_may_have_sent(
         record = outbox.get(reference, number)
         assert record is not None
         assert record.maybe_sent
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @FEW_AND_MANY
@@ -592,7 +541,6 @@ async def test_maybe_sent_records_the_numbers_checked_once(
         record = outbox.get(reference, number)
         assert record is not None
         assert record.maybe_sent
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_connection_broken_after_sending_may_have_sent(
@@ -606,7 +554,6 @@ async def test_connection_broken_after_sending_may_have_sent(
         await send_sms(hass, recipients=[MOTHER], message="Hi")
     assert err.value.translation_key == "maybe_sent"
     assert len(gateway.requests_to("send")) == 1
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_timeout_after_sending_is_maybe_sent_and_not_repeated(
@@ -632,7 +579,6 @@ async def test_timeout_after_sending_is_maybe_sent_and_not_repeated(
     with pytest.raises(ServiceValidationError):
         await send_sms(hass, recipients=[MOTHER], message="Hi", reference="slow-1")
     assert len(gateway.requests_to("send")) == 1
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_temporary_delay_is_retried_once_accepted(
@@ -647,7 +593,6 @@ async def test_temporary_delay_is_retried_once_accepted(
     assert len(sends) == 2  # -100: the gateway did not accept the first one
     assert {r.form["reference"] for r in sends} == {response["reference"]}
     assert len(gateway.messages) == 1
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_gateway_busy_after_retries(
@@ -668,7 +613,6 @@ async def test_gateway_busy_after_retries(
     assert len(gateway.requests_to("send")) == 3
     assert gateway.messages == []
     assert len(loaded_entry.runtime_data.tracker.outbox) == 0
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_unknown_error_families(
@@ -686,7 +630,6 @@ async def test_unknown_error_families(
     invalid = validation_error(InvalidScheduleError("no time zone"))
     assert invalid.translation_key == "invalid_schedule"
     assert "no time zone" in await translated(hass, invalid)
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_a_send_refreshes_the_balance(
@@ -698,7 +641,6 @@ async def test_a_send_refreshes_the_balance(
     state = hass.states.get("sensor.sms_office_homealarm_balance")
     assert state is not None
     assert state.state == "998"
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 # -------------------------------------------------------------------- scale
@@ -739,7 +681,6 @@ async def test_ten_thousand_recipients_in_one_call(
     assert len(loaded_entry.runtime_data.tracker.outbox) == 10_000
     assert gateway.requests_to("status") == []
     assert elapsed < 10
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 # ----------------------------------------------------------------- estimate
@@ -749,13 +690,7 @@ async def test_estimate_sends_nothing(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
 ) -> None:
     before = len(gateway.requests)
-    response = await hass.services.async_call(
-        DOMAIN,
-        "estimate",
-        {"message": "გამარჯობა! " * 7},
-        blocking=True,
-        return_response=True,
-    )
+    response = await call_action(hass, "estimate", message="გამარჯობა! " * 7)
     assert response == {
         "encoding": "UCS-2",
         "characters": 77,
@@ -773,78 +708,74 @@ async def test_estimate_sends_nothing(
         },
     }
 
-    response = await hass.services.async_call(
-        DOMAIN,
+    response = await call_action(
+        hass,
         "estimate",
-        {"message": "a" * 161, "recipients": ["Mother", "Night guard", "555112233"]},
-        blocking=True,
-        return_response=True,
+        message="a" * 161,
+        recipients=["Mother", "Night guard", "555112233"],
     )
-    assert response is not None
     assert (response["encoding"], response["parts"]) == ("GSM-7", 2)
     assert (response["recipients"], response["credits"]) == (3, 6)
     assert len(gateway.requests) == before
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_estimate_counts_many_recipients_once_each(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
 ) -> None:
-    raw, expected = mixed_inputs(MANY)
-    valid = [text for text in raw if text not in expected.invalid]
-    assert len(valid) > INLINE_LIMIT
+    raw, valid, expected = many_usable()
     before = len(gateway.requests)
 
-    response = await hass.services.async_call(
-        DOMAIN,
-        "estimate",
-        {"message": "Hi", "recipients": ["Mother", *valid]},
-        blocking=True,
-        return_response=True,
+    response = await call_action(
+        hass, "estimate", message="Hi", recipients=["Mother", *valid]
     )
-    assert response is not None
     assert response["recipients"] == len(expected.valid) + 1
     assert response["credits"] == len(expected.valid) + 1
 
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN,
-            "estimate",
-            {"message": "Hi", "recipients": raw},
-            blocking=True,
-            return_response=True,
-        )
+        await call_action(hass, "estimate", message="Hi", recipients=raw)
     assert err.value.translation_key == "invalid_number"
     assert err.value.translation_placeholders == {
         "numbers": ", ".join(expected.invalid)
     }
     assert len(gateway.requests) == before
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 @pytest.mark.parametrize(
-    ("data", "key"),
+    ("service", "data", "key"),
     [
-        ({"message": "x" * 1001}, "invalid_content"),
-        ({"message": "Hi", "recipients": ["Mother", "Aunt"]}, "invalid_number"),
+        ("estimate", {"message": "x" * 1001}, "invalid_content"),
+        (
+            "estimate",
+            {"message": "Hi", "recipients": ["Mother", "Aunt"]},
+            "invalid_number",
+        ),
+        (
+            "get_message_status",
+            {"reference": "r" * 21, "destinations": [MOTHER]},
+            "invalid_reference",
+        ),
+        (
+            "get_message_status",
+            {"reference": "r1", "destinations": ["Mother", "Aunt"]},
+            "invalid_number",
+        ),
     ],
 )
-async def test_estimate_refuses_invalid_input(
+async def test_estimate_and_get_message_status_refuse_invalid_input(
     hass: HomeAssistant,
+    *,
     loaded_entry: MockConfigEntry,
     gateway: FakeSmsOffice,
+    service: str,
     data: dict[str, Any],
     key: str,
 ) -> None:
     before = len(gateway.requests)
     with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN, "estimate", data, blocking=True, return_response=True
-        )
+        await call_action(hass, service, **data)
     assert err.value.translation_key == key
     await translated(hass, err.value)
     assert len(gateway.requests) == before
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 # ------------------------------------------------------- get_message_status
@@ -861,14 +792,12 @@ async def test_get_message_status_updates_the_outbox(
     events = []
     hass.bus.async_listen(EVENT_DELIVERY_STATUS, events.append)
 
-    response = await hass.services.async_call(
-        DOMAIN,
+    response = await call_action(
+        hass,
         "get_message_status",
-        {"reference": "r1", "destinations": ["Mother", "+995 577 65 43 21", OTHER]},
-        blocking=True,
-        return_response=True,
+        reference="r1",
+        destinations=["Mother", "+995 577 65 43 21", OTHER],
     )
-    assert response is not None
     statuses = response["statuses"]
     assert response["reference"] == "r1"
     assert [(s["destination"], s["status"]) for s in statuses] == [
@@ -889,7 +818,6 @@ async def test_get_message_status_updates_the_outbox(
         (MOTHER, "delivered"),
         (GUARD, "undelivered"),
     ]
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_get_message_status_of_a_foreign_number(
@@ -899,44 +827,15 @@ async def test_get_message_status_of_a_foreign_number(
     await send_sms(hass, recipients=["+44 7911 123456"], message="Hi", reference="r2")
     await hass.async_block_till_done()
 
-    response = await hass.services.async_call(
-        DOMAIN,
-        "get_message_status",
-        {"reference": "r2", "destinations": ["+44 7911 123456"]},
-        blocking=True,
-        return_response=True,
+    response = await call_action(
+        hass, "get_message_status", reference="r2", destinations=["+44 7911 123456"]
     )
-    assert response is not None
     assert response["statuses"] == [
         {"destination": "447911123456", "status": "delivered"}
     ]
     assert [r.query["destination"] for r in gateway.requests_to("status")] == [
         "447911123456"
     ]
-
-
-@pytest.mark.parametrize(
-    ("data", "key"),
-    [
-        ({"reference": "r" * 21, "destinations": [MOTHER]}, "invalid_reference"),
-        ({"reference": "r1", "destinations": ["Mother", "Aunt"]}, "invalid_number"),
-    ],
-)
-async def test_get_message_status_refuses_invalid_input(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    gateway: FakeSmsOffice,
-    data: dict[str, Any],
-    key: str,
-) -> None:
-    with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN, "get_message_status", data, blocking=True, return_response=True
-        )
-    assert err.value.translation_key == key
-    await translated(hass, err.value)
-    assert gateway.requests_to("status") == []
-    await hass.config_entries.async_unload(loaded_entry.entry_id)
 
 
 async def test_get_message_status_failures(
@@ -948,19 +847,14 @@ async def test_get_message_status_failures(
     call = {"reference": "r1", "destinations": [MOTHER]}
     gateway.inject("html", endpoint="status")
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            DOMAIN, "get_message_status", call, blocking=True, return_response=True
-        )
+        await call_action(hass, "get_message_status", **call)
     assert err.value.translation_key == "status_failed"
     assert "not JSON" in await translated(hass, err.value)
 
     gateway.api_keys.clear()
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            DOMAIN, "get_message_status", call, blocking=True, return_response=True
-        )
+        await call_action(hass, "get_message_status", **call)
     assert err.value.translation_key == "auth_failed"
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
-    await hass.config_entries.async_unload(loaded_entry.entry_id)

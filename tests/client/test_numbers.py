@@ -56,6 +56,17 @@ def mixed_inputs(blocks: int) -> tuple[list[str], NumberCheck]:
     return raw, NumberCheck(valid, invalid)
 
 
+def many_usable() -> tuple[list[str], list[str], NumberCheck]:
+    """Return `mixed_inputs(MANY)`, the usable ones of them, and what checking gives.
+
+    More usable inputs than `INLINE_LIMIT`: they are checked in a worker thread.
+    """
+    raw, expected = mixed_inputs(MANY)
+    usable = [text for text in raw if text not in expected.invalid]
+    assert len(usable) > INLINE_LIMIT
+    return raw, usable, expected
+
+
 def spies(raw: Iterable[str]) -> tuple[list[str], list[tuple[str, int]]]:
     """Return the inputs as strings that note each read: (input, thread id).
 
