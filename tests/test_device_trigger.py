@@ -11,7 +11,6 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
-from homeassistant.config_entries import SOURCE_RECONFIGURE
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
@@ -23,43 +22,47 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.smsoffice.const import DOMAIN, SUBENTRY_RECIPIENT
-from tests.conftest import GUARD, MOTHER
+from custom_components.smsoffice.const import DOMAIN
+from tests.conftest import (
+    GUARD,
+    MOTHER,
+    entry_device,
+    recipient_form,
+    report,
+    submit_recipient,
+)
 from tests.fake_smsoffice import FakeSmsOffice
 from tests.test_recipient_events import (
     OTHER,
     TRANSLATIONS,
-    report,
-    send_sms,
-    subentry_id,
+    alarm,
 )
 
 
-def account_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
-    """Return the account's (service) device."""
-    (device,) = (
-        device
-        for device in dr.async_entries_for_config_entry(
-            dr.async_get(hass), entry.entry_id
-        )
-        if device.identifiers == {(DOMAIN, entry.entry_id)}
+async def capabilities(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    device_id: str,
+    trigger_type: str,
+) -> dict[str, Any]:
+    """Return what the automation editor is told of a trigger's fields."""
+    assert await async_setup_component(hass, "device_automation", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "device_automation/trigger/capabilities",
+            "trigger": {
+                "platform": "device",
+                "domain": DOMAIN,
+                "device_id": device_id,
+                "type": trigger_type,
+            },
+        }
     )
-    return device
-
-
-def recipient_device(
-    hass: HomeAssistant, entry: MockConfigEntry, number: str
-) -> dr.DeviceEntry:
-    """Return the device of the saved recipient with this number."""
-    identifier = f"{entry.entry_id}_{subentry_id(entry, number)}"
-    (device,) = (
-        device
-        for device in dr.async_entries_for_config_entry(
-            dr.async_get(hass), entry.entry_id
-        )
-        if device.identifiers == {(DOMAIN, identifier)}
-    )
-    return device
+    response = await client.receive_json()
+    assert response["success"], response
+    result: dict[str, Any] = response["result"]
+    return result
 
 
 async def test_triggers_of_the_account_and_the_recipients_devices(
@@ -67,9 +70,9 @@ async def test_triggers_of_the_account_and_the_recipients_devices(
 ) -> None:
     """Each device of the entry offers delivered and not delivered."""
     devices = [
-        account_device(hass, loaded_entry),
-        recipient_device(hass, loaded_entry, MOTHER),
-        recipient_device(hass, loaded_entry, GUARD),
+        entry_device(hass, loaded_entry),
+        entry_device(hass, loaded_entry, MOTHER),
+        entry_device(hass, loaded_entry, GUARD),
     ]
     assert (
         len(
@@ -93,24 +96,10 @@ async def test_a_recipients_triggers_have_no_fields(
     hass_ws_client: WebSocketGenerator,
 ) -> None:
     """They are hers: no recipient to pick."""
-    assert await async_setup_component(hass, "device_automation", {})
-    device = recipient_device(hass, loaded_entry, MOTHER)
-    client = await hass_ws_client(hass)
+    device = entry_device(hass, loaded_entry, MOTHER)
     for trigger_type in ("delivered", "not_delivered"):
-        await client.send_json_auto_id(
-            {
-                "type": "device_automation/trigger/capabilities",
-                "trigger": {
-                    "platform": "device",
-                    "domain": DOMAIN,
-                    "device_id": device.id,
-                    "type": trigger_type,
-                },
-            }
-        )
-        response = await client.receive_json()
-        assert response["success"], response
-        assert response["result"].get("extra_fields", []) == []
+        result = await capabilities(hass, hass_ws_client, device.id, trigger_type)
+        assert result.get("extra_fields", []) == []
 
 
 def test_trigger_types_are_translated() -> None:
@@ -127,21 +116,8 @@ async def test_recipient_field_offers_saved_recipients(
     loaded_entry: MockConfigEntry,
     hass_ws_client: WebSocketGenerator,
 ) -> None:
-    assert await async_setup_component(hass, "device_automation", {})
-    device = account_device(hass, loaded_entry)
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "device_automation/trigger/capabilities",
-            "trigger": {
-                "platform": "device",
-                "domain": DOMAIN,
-                "device_id": device.id,
-                "type": "not_delivered",
-            },
-        }
-    )
-    result = (await client.receive_json())["result"]
+    device = entry_device(hass, loaded_entry)
+    result = await capabilities(hass, hass_ws_client, device.id, "not_delivered")
     (field,) = result["extra_fields"]
     assert field["name"] == "recipient"
     assert field["optional"] is True
@@ -199,10 +175,10 @@ async def test_not_delivered_fires_a_real_automation(  # noqa: PLR0917
     fired_for: list[str],
 ) -> None:
     """'When the SMS to Mother was not delivered', built without YAML in the UI."""
-    device = account_device(hass, loaded_entry)
+    device = entry_device(hass, loaded_entry)
     extra = {} if recipient is None else {"recipient": recipient}
     calls = await automation_with(hass, device.id, "not_delivered", **extra)
-    await send_sms(hass, ["Mother", "Night guard"], "alarm-1")
+    await alarm(hass, ["Mother", "Night guard"], "alarm-1")
 
     await report(http, "alarm-1", MOTHER, "pending")
     await report(http, "alarm-1", MOTHER, "undelivered")
@@ -221,9 +197,9 @@ async def test_delivered_fires_once_per_report(
     loaded_entry: MockConfigEntry,
     http: TestClient,
 ) -> None:
-    device = account_device(hass, loaded_entry)
+    device = entry_device(hass, loaded_entry)
     calls = await automation_with(hass, device.id, "delivered", recipient=GUARD)
-    await send_sms(hass, ["Mother", "Night guard"], "door-1")
+    await alarm(hass, ["Mother", "Night guard"], "door-1")
 
     await report(http, "door-1", MOTHER, "delivered")
     await report(http, "door-1", GUARD, "delivered")
@@ -234,17 +210,6 @@ async def test_delivered_fires_once_per_report(
     assert [(str(c.data["destination"]), c.data["status"]) for c in calls] == [
         (GUARD, "delivered")
     ]
-
-
-async def test_a_recipient_that_is_no_number_is_refused(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    device = account_device(hass, loaded_entry)
-    calls = await automation_with(hass, device.id, "delivered", recipient="mom")
-    assert calls == []
-    assert "Not a phone number: mom" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -262,11 +227,11 @@ async def test_a_recipients_trigger_fires_for_her_reports(
     fired: list[tuple[str, str]],
 ) -> None:
     """A real automation on her device: her reports only, once each."""
-    device = recipient_device(hass, loaded_entry, MOTHER)
+    device = entry_device(hass, loaded_entry, MOTHER)
     calls = await automation_with(hass, device.id, trigger_type)
-    await send_sms(hass, [MOTHER, GUARD, OTHER], "alarm-2")
-    await send_sms(hass, [MOTHER], "alarm-3")
-    await send_sms(hass, [MOTHER], "alarm-4")
+    await alarm(hass, [MOTHER, GUARD, OTHER], "alarm-2")
+    await alarm(hass, [MOTHER], "alarm-3")
+    await alarm(hass, [MOTHER], "alarm-4")
 
     await report(http, "alarm-2", GUARD, "delivered")
     await report(http, "alarm-2", GUARD, "undelivered")
@@ -287,20 +252,11 @@ async def test_a_recipients_trigger_follows_her_number(
     loaded_entry: MockConfigEntry,
 ) -> None:
     """Her number changed after the automation was set up: her new one counts."""
-    device = recipient_device(hass, loaded_entry, MOTHER)
+    device = entry_device(hass, loaded_entry, MOTHER)
     calls = await automation_with(hass, device.id, "delivered")
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, SUBENTRY_RECIPIENT),
-        context={
-            "source": SOURCE_RECONFIGURE,
-            "subentry_id": subentry_id(loaded_entry, MOTHER),
-        },
-    )
-    await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"name": "Mother", "number": "599 00 01 11"}
-    )
-    await hass.async_block_till_done()
-    await send_sms(hass, [MOTHER, OTHER], "alarm-5")
+    form = await recipient_form(hass, loaded_entry, MOTHER)
+    await submit_recipient(hass, form, "Mother", "599 00 01 11")
+    await alarm(hass, [MOTHER, OTHER], "alarm-5")
 
     await report(http, "alarm-5", MOTHER, "delivered")
     await report(http, "alarm-5", OTHER, "delivered")
@@ -308,15 +264,27 @@ async def test_a_recipients_trigger_follows_her_number(
     assert [str(c.data["destination"]) for c in calls] == [OTHER]
 
 
-async def test_a_recipients_trigger_takes_no_recipient(
+@pytest.mark.parametrize(
+    ("number", "recipient", "logged"),
+    [
+        (None, "mom", "Not a phone number: mom"),
+        (MOTHER, GUARD, "A recipient's device takes no recipient"),
+    ],
+    ids=["account_device_no_number", "recipients_device_any_recipient"],
+)
+async def test_a_wrong_recipient_is_refused(  # noqa: PLR0917
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
+    number: str | None,
+    recipient: str,
+    logged: str,
 ) -> None:
-    device = recipient_device(hass, loaded_entry, MOTHER)
-    calls = await automation_with(hass, device.id, "delivered", recipient=GUARD)
+    """The account's trigger takes a phone number; a recipient's takes none."""
+    device = entry_device(hass, loaded_entry, number)
+    calls = await automation_with(hass, device.id, "delivered", recipient=recipient)
     assert calls == []
-    assert "A recipient's device takes no recipient" in caplog.text
+    assert logged in caplog.text
 
 
 async def test_no_triggers_on_other_devices(
@@ -339,20 +307,6 @@ async def test_no_triggers_on_other_devices(
     assert f"Not an SMS Office device: {other.id}" in caplog.text
 
     # A device removed while its automation editor was open: no recipients.
-    assert await async_setup_component(hass, "device_automation", {})
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "device_automation/trigger/capabilities",
-            "trigger": {
-                "platform": "device",
-                "domain": DOMAIN,
-                "device_id": "0" * 32,
-                "type": "delivered",
-            },
-        }
-    )
-    response = await client.receive_json()
-    assert response["success"], response
-    (field,) = response["result"]["extra_fields"]
+    result = await capabilities(hass, hass_ws_client, "0" * 32, "delivered")
+    (field,) = result["extra_fields"]
     assert field["selector"]["select"]["options"] == []

@@ -28,14 +28,13 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from tests.conftest import GUARD, MOTHER
+from tests.conftest import GUARD, MOTHER, report
 from tests.test_recipient_events import (
     ACCOUNT_EVENTS,
     GUARD_EVENTS,
     MOTHER_EVENTS,
     OTHER,
-    report,
-    send_sms,
+    alarm,
 )
 
 type Logbook = Callable[[str | None], Awaitable[list[dict[str, Any]]]]
@@ -113,7 +112,7 @@ async def test_one_row_per_report_on_the_entity_that_took_it(
 ) -> None:
     """Her device shows her reports; the account's device the other numbers'."""
     written = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)
-    await send_sms(hass, [MOTHER, GUARD, OTHER], "alarm-0001")
+    await alarm(hass, [MOTHER, GUARD, OTHER], "alarm-0001")
     await report(http, "alarm-0001", MOTHER, "delivered")
     await report(http, "alarm-0001", GUARD, "undelivered", reason="Absent subscriber")
     await report(http, "alarm-0001", OTHER, "expired")
@@ -141,7 +140,7 @@ async def test_a_reloads_rows_are_home_assistants(
     http: TestClient,
 ) -> None:
     """What the README says a reload shows: unavailable, then the last event."""
-    await send_sms(hass, [MOTHER], "alarm-0003")
+    await alarm(hass, [MOTHER], "alarm-0003")
     await report(http, "alarm-0003", MOTHER, "delivered")
     before = states(await logbook(MOTHER_EVENTS), MOTHER_EVENTS)
     assert len(before) == 1

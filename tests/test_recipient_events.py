@@ -9,13 +9,13 @@ registry changed as the entity settings dialog does.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import json
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -29,9 +29,17 @@ from custom_components.smsoffice.client import DeliveryStatus
 from custom_components.smsoffice.const import (
     CONF_ACCEPT_FOREIGN,
     DOMAIN,
-    SUBENTRY_RECIPIENT,
 )
-from tests.conftest import GUARD, MOTHER, WEBHOOK_ID
+from tests.conftest import (
+    GUARD,
+    MOTHER,
+    recipient_form,
+    report,
+    send_sms,
+    set_up,
+    subentry_id,
+    submit_recipient,
+)
 
 ACCOUNT_EVENTS = "event.sms_office_homealarm_delivery_reports_other_numbers"
 MOTHER_EVENTS = "event.sms_office_homealarm_mother_delivery_report"
@@ -43,61 +51,28 @@ TRANSLATIONS = (
 )
 
 
-async def send_sms(hass: HomeAssistant, recipients: list[str], reference: str) -> None:
-    """Send an SMS with `smsoffice.send_sms`."""
-    await hass.services.async_call(
-        DOMAIN,
-        "send_sms",
-        {
-            "recipients": recipients,
-            "message": "The alarm went off",
-            "reference": reference,
-        },
-        blocking=True,
-        return_response=True,
+async def alarm(hass: HomeAssistant, recipients: list[str], reference: str) -> None:
+    """Send the alarm's SMS with `smsoffice.send_sms`."""
+    await send_sms(
+        hass, recipients=recipients, message="The alarm went off", reference=reference
     )
-
-
-async def report(
-    http: TestClient, reference: str, number: str, status: str, **more: str
-) -> None:
-    """Deliver the gateway's callback through the webhook."""
-    response = await http.get(
-        f"/api/webhook/{WEBHOOK_ID}",
-        params={
-            "reference": reference,
-            "destination": number,
-            "status": status,
-            **more,
-        },
-    )
-    assert (response.status, await response.text()) == (200, "OK")
 
 
 @pytest.fixture
-def changes(hass: HomeAssistant) -> list[Event]:
-    """The state changes of event entities (from now on)."""
-    return async_capture_events(hass, EVENT_STATE_CHANGED)
+def reported(
+    hass: HomeAssistant, http: TestClient
+) -> Callable[..., Awaitable[list[str]]]:
+    """Bring a report through the webhook; return the event entities it changed."""
+    changes = async_capture_events(hass, EVENT_STATE_CHANGED)
 
+    async def bring(reference: str, number: str, status: str, **more: str) -> list[str]:
+        changes.clear()
+        await report(http, reference, number, status, **more)
+        await hass.async_block_till_done()
+        entity_ids = [str(change.data["entity_id"]) for change in changes]
+        return [entity_id for entity_id in entity_ids if entity_id.startswith("event.")]
 
-def changed(changes: list[Event]) -> list[str]:
-    """Return the event entities whose state changed, in order; then forget them."""
-    entity_ids = [
-        str(change.data["entity_id"])
-        for change in changes
-        if str(change.data["entity_id"]).startswith("event.")
-    ]
-    changes.clear()
-    return entity_ids
-
-
-def subentry_id(entry: MockConfigEntry, number: str) -> str:
-    """Return the subentry id of the saved recipient with this number."""
-    return next(
-        subentry.subentry_id
-        for subentry in entry.subentries.values()
-        if subentry.data["number"] == number
-    )
+    return bring
 
 
 async def test_a_report_is_one_event_of_one_entity(
@@ -105,24 +80,19 @@ async def test_a_report_is_one_event_of_one_entity(
     http: TestClient,
     loaded_entry: MockConfigEntry,
     events: list[Event],
-    changes: list[Event],
+    reported: Callable[..., Awaitable[list[str]]],
 ) -> None:
     """Hers for a saved recipient's number, the account's for any other."""
-    await send_sms(hass, [MOTHER, GUARD, OTHER], "alarm-0001")
-    changes.clear()
+    await alarm(hass, [MOTHER, GUARD, OTHER], "alarm-0001")
 
-    await report(http, "alarm-0001", MOTHER, "delivered", operator="28202")
-    await hass.async_block_till_done()
-    assert changed(changes) == [MOTHER_EVENTS]
-    await report(http, "alarm-0001", OTHER, "expired")
-    await hass.async_block_till_done()
-    assert changed(changes) == [ACCOUNT_EVENTS]
-    await report(http, "alarm-0001", GUARD, "undelivered", reason="Absent subscriber")
-    await hass.async_block_till_done()
-    assert changed(changes) == [GUARD_EVENTS]
-    await report(http, "alarm-0001", GUARD, "undelivered")  # a repeat: no news
-    await hass.async_block_till_done()
-    assert changed(changes) == []
+    assert await reported("alarm-0001", MOTHER, "delivered", operator="28202") == [
+        MOTHER_EVENTS
+    ]
+    assert await reported("alarm-0001", OTHER, "expired") == [ACCOUNT_EVENTS]
+    assert await reported(
+        "alarm-0001", GUARD, "undelivered", reason="Absent subscriber"
+    ) == [GUARD_EVENTS]
+    assert await reported("alarm-0001", GUARD, "undelivered") == []  # a repeat: no news
 
     # Each carries the bus event's data, the status as its event type.
     assert len(events) == 3
@@ -184,20 +154,15 @@ async def test_other_systems_reports(
     http: TestClient,
     loaded_entry: MockConfigEntry,
     events: list[Event],
-    changes: list[Event],
+    reported: Callable[..., Awaitable[list[str]]],
 ) -> None:
     """Reports of messages sent elsewhere (the option on) go by number too."""
     hass.config_entries.async_update_entry(
         loaded_entry, options={**loaded_entry.options, CONF_ACCEPT_FOREIGN: True}
     )
     await hass.async_block_till_done()  # saved options reload the entry
-    changes.clear()
-    await report(http, "elsewhere-1", OTHER, "delivered")
-    await hass.async_block_till_done()
-    assert changed(changes) == [ACCOUNT_EVENTS]
-    await report(http, "elsewhere-2", MOTHER, "delivered")
-    await hass.async_block_till_done()
-    assert changed(changes) == [MOTHER_EVENTS]
+    assert await reported("elsewhere-1", OTHER, "delivered") == [ACCOUNT_EVENTS]
+    assert await reported("elsewhere-2", MOTHER, "delivered") == [MOTHER_EVENTS]
     assert len(events) == 2
 
 
@@ -223,10 +188,10 @@ async def test_removing_a_recipient(  # noqa: PLR0917 - fixtures
     loaded_entry: MockConfigEntry,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
-    changes: list[Event],
+    reported: Callable[..., Awaitable[list[str]]],
 ) -> None:
     """Her entity and device go; a later report for her number is the account's."""
-    await send_sms(hass, [MOTHER, GUARD], "alarm-0002")
+    await alarm(hass, [MOTHER, GUARD], "alarm-0002")
     entity = entity_registry.async_get(MOTHER_EVENTS)
     assert entity is not None
     device_id = entity.device_id or ""
@@ -239,60 +204,35 @@ async def test_removing_a_recipient(  # noqa: PLR0917 - fixtures
     assert entity_registry.async_get(MOTHER_NOTIFY) is None
     assert hass.states.get(MOTHER_EVENTS) is None
     assert device_registry.async_get(device_id) is None
-    changes.clear()
 
-    await report(http, "alarm-0002", MOTHER, "delivered")
-    await hass.async_block_till_done()
-    assert changed(changes) == [ACCOUNT_EVENTS]
-    await report(http, "alarm-0002", GUARD, "delivered")
-    await hass.async_block_till_done()
-    assert changed(changes) == [GUARD_EVENTS]
+    assert await reported("alarm-0002", MOTHER, "delivered") == [ACCOUNT_EVENTS]
+    assert await reported("alarm-0002", GUARD, "delivered") == [GUARD_EVENTS]
 
 
 async def test_adding_and_changing_recipients(
     hass: HomeAssistant,
     http: TestClient,
     loaded_entry: MockConfigEntry,
-    changes: list[Event],
+    reported: Callable[..., Awaitable[list[str]]],
 ) -> None:
     """The number's recipient is the one saved when the report comes."""
-    await send_sms(hass, [OTHER, MOTHER], "alarm-0003")
+    await alarm(hass, [OTHER, MOTHER], "alarm-0003")
 
     # A new recipient with the number: her new entity takes its report.
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, SUBENTRY_RECIPIENT), context={"source": SOURCE_USER}
-    )
-    await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"name": "Neighbour", "number": "599 00 01 11"}
-    )
-    await hass.async_block_till_done()
-    changes.clear()
-    await report(http, "alarm-0003", OTHER, "delivered")
-    await hass.async_block_till_done()
-    assert changed(changes) == ["event.sms_office_homealarm_neighbour_delivery_report"]
+    form = await recipient_form(hass, loaded_entry)
+    await submit_recipient(hass, form, "Neighbour", "599 00 01 11")
+    assert await reported("alarm-0003", OTHER, "delivered") == [
+        "event.sms_office_homealarm_neighbour_delivery_report"
+    ]
 
     # Mother gets another number: reports for her old one are the account's,
     # for the new one hers.
     new_number = "995568001122"
-    result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, SUBENTRY_RECIPIENT),
-        context={
-            "source": SOURCE_RECONFIGURE,
-            "subentry_id": subentry_id(loaded_entry, MOTHER),
-        },
-    )
-    await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"name": "Mother", "number": "568 00 11 22"}
-    )
-    await hass.async_block_till_done()
-    await send_sms(hass, [new_number], "alarm-0004")
-    changes.clear()
-    await report(http, "alarm-0003", MOTHER, "delivered")
-    await hass.async_block_till_done()
-    assert changed(changes) == [ACCOUNT_EVENTS]
-    await report(http, "alarm-0004", new_number, "delivered")
-    await hass.async_block_till_done()
-    assert changed(changes) == [MOTHER_EVENTS]
+    form = await recipient_form(hass, loaded_entry, MOTHER)
+    await submit_recipient(hass, form, "Mother", "568 00 11 22")
+    await alarm(hass, [new_number], "alarm-0004")
+    assert await reported("alarm-0003", MOTHER, "delivered") == [ACCOUNT_EVENTS]
+    assert await reported("alarm-0004", new_number, "delivered") == [MOTHER_EVENTS]
 
 
 async def test_a_disabled_entity_gets_no_reports_later(
@@ -303,7 +243,7 @@ async def test_a_disabled_entity_gets_no_reports_later(
     events: list[Event],
 ) -> None:
     """Enabling it again replays none of the reports that came meanwhile."""
-    await send_sms(hass, [MOTHER, OTHER], "alarm-0005")
+    await alarm(hass, [MOTHER, OTHER], "alarm-0005")
     for entity_id in (ACCOUNT_EVENTS, MOTHER_EVENTS):
         entity_registry.async_update_entity(
             entity_id, disabled_by=er.RegistryEntryDisabler.USER
@@ -336,15 +276,14 @@ async def test_only_a_set_up_gaps_reports_are_held(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A report that waited over a minute for its entity is not shown."""
-    await send_sms(hass, [MOTHER, GUARD], "alarm-0006")
+    await alarm(hass, [MOTHER, GUARD], "alarm-0006")
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await report(http, "alarm-0006", MOTHER, "delivered")
     freezer.tick(timedelta(seconds=30))
     await report(http, "alarm-0006", GUARD, "delivered")
     freezer.tick(timedelta(seconds=31))
 
-    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    assert await set_up(hass, loaded_entry)
     mother = hass.states.get(MOTHER_EVENTS)
     guard = hass.states.get(GUARD_EVENTS)
     assert mother is not None
