@@ -287,19 +287,31 @@ async def test_send_is_a_form_post_to_the_trailing_slash_path(
     assert message.scheduled_at == int(when.timestamp())
 
 
+@pytest.mark.parametrize(
+    ("destinations", "destination"),
+    [
+        ([GEO, GEO2], f"{GEO},{GEO2}"),
+        # Numbers the caller checked its own way are sent as they come.
+        (NumberCheck(["+995 555 12-34-56", GEO2], []), f"+995 555 12-34-56,{GEO2}"),
+    ],
+)
 async def test_send_posts_the_bytes_aiohttp_would_post(
-    session: aiohttp.ClientSession, canned: CannedGateway, canned_client: ClientFactory
+    session: aiohttp.ClientSession,
+    canned: CannedGateway,
+    canned_client: ClientFactory,
+    destinations: list[str] | NumberCheck,
+    destination: str,
 ) -> None:
     """The client encodes its form itself (faster): the same body and type as
     aiohttp's own form encoding, for text that needs quoting too."""
     canned.answer(envelope(0, success=True, output=None))
     content = "Gate & door = open + 100% ✓ ;/?#\nკარი ღიაა 😀"
     result = await canned_client().send(
-        [GEO, GEO2], content, SENDER, reference="quoted-1"
+        destinations, content, SENDER, reference="quoted-1"
     )
     form = {
         "key": KEY,
-        "destination": f"{GEO},{GEO2}",
+        "destination": destination,
         "sender": SENDER,
         "content": content,
         "reference": result.reference,

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import lru_cache
 import json
 import logging
 import re
 from typing import Any, Final
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import quote, quote_plus
 
 import aiohttp
 from yarl import URL
@@ -53,6 +54,7 @@ FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 # strings of over 4,300 digits.
 _INTEGER: Final = re.compile(r"-?[0-9]{1,18}")
 _MASK: Final = "***"
+_NUMBER_LIST: Final = re.compile(r"[0-9,]*")
 
 
 class SmsOfficeClient:
@@ -317,12 +319,30 @@ def _form(params: dict[str, str]) -> aiohttp.BytesPayload:
     """Return the form as aiohttp's `FormData` sends it (the same bytes and type).
 
     Encoded here: `FormData` makes a multipart writer (with a random
-    boundary) for every form, ~40 µs a send; `urlencode` alone ~10 µs.
+    boundary) for every form, ~40 µs a send; this takes ~3 µs. It is what
+    `urlencode` makes of the form: each name and value `quote_plus`-ed, the
+    values that repeat (key, sender, texts) remembered, numbers and their
+    commas written at once.
     """
     return aiohttp.BytesPayload(
-        urlencode(params, doseq=True, encoding="utf-8").encode(),
+        "&".join(
+            f"{_quoted(name)}={_quoted_numbers(value) if name == 'destination' else _quoted(value)}"
+            for name, value in params.items()
+        ).encode(),
         content_type=FORM_CONTENT_TYPE,
     )
+
+
+# `quote_plus` of the names and values that repeat (a text up to the longest
+# an SMS may be); each call takes 1-2 µs.
+_quoted: Final = lru_cache(maxsize=256)(quote_plus)
+
+
+def _quoted_numbers(numbers: str) -> str:
+    """Return `quote_plus(numbers)`: digits stay, each comma is %2C."""
+    if _NUMBER_LIST.fullmatch(numbers):
+        return numbers.replace(",", "%2C")
+    return quote_plus(numbers)  # numbers checked by the caller, as they came
 
 
 def _raise_if_temporary(envelope: Mapping[str, Any] | None) -> None:
@@ -354,7 +374,8 @@ def _error_code(envelope: Mapping[str, Any]) -> int | None:
     """
     found: int | None = None
     for holder in (envelope, envelope.get("Output")):
-        if isinstance(holder, Mapping):
+        # A dict (what JSON gives) without the slower abstract check.
+        if type(holder) is dict or isinstance(holder, Mapping):
             code = holder.get("ErrorCode")
             if isinstance(code, str) and _INTEGER.fullmatch(code.strip()):
                 code = int(code)
