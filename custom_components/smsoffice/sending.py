@@ -13,7 +13,7 @@ report or a status check can still settle it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -265,28 +265,32 @@ async def async_send(
         # A task of its own: a caller that is cancelled (a script stopped, a
         # wait given up) cancels its wait, never the message, which is sent
         # and recorded all the same. (A background task: only Home Assistant
-        # stopping cancels it.)
+        # stopping cancels it.) The caller waits for its answer, not its end.
+        answer: asyncio.Future[SendResult] = hass.loop.create_future()
         sending = hass.async_create_background_task(
-            _async_send_claimed(
-                hass,
-                entry,
-                tracker,
-                client,
-                claim,
-                numbers=to_send,
-                content=content,
-                reference=reference,
-                scheduled_at=scheduled_at,
-                settings={
-                    "sender": sender,
-                    "urgent": options.get(CONF_URGENT, DEFAULT_URGENT)
-                    if urgent is None
-                    else urgent,
-                    "flash": options.get(CONF_FLASH, DEFAULT_FLASH)
-                    if flash is None
-                    else flash,
-                    "allow_partial": allow_partial,
-                },
+            _async_answer(
+                answer,
+                _async_send_claimed(
+                    hass,
+                    entry,
+                    tracker,
+                    client,
+                    claim,
+                    numbers=to_send,
+                    content=content,
+                    reference=reference,
+                    scheduled_at=scheduled_at,
+                    settings={
+                        "sender": sender,
+                        "urgent": options.get(CONF_URGENT, DEFAULT_URGENT)
+                        if urgent is None
+                        else urgent,
+                        "flash": options.get(CONF_FLASH, DEFAULT_FLASH)
+                        if flash is None
+                        else flash,
+                        "allow_partial": allow_partial,
+                    },
+                ),
             ),
             f"{DOMAIN} send {reference}",
             eager_start=True,
@@ -296,7 +300,7 @@ async def async_send(
         if not handed_over:  # nothing was sent: the reference is free again
             tracker.async_release(reference)
     sending.add_done_callback(_retrieved)
-    result = await asyncio.shield(sending)
+    result = await answer
     # The balance changed; read it without making the caller wait for it. The
     # entry may have reloaded meanwhile: ask the set-up that runs now (if any).
     if entry.state is ConfigEntryState.LOADED:
@@ -345,6 +349,29 @@ async def _async_record(
         )
     if cancelled:
         raise asyncio.CancelledError
+
+
+async def _async_answer(
+    answer: asyncio.Future[SendResult], send: Coroutine[Any, Any, SendResult]
+) -> SendResult:
+    """Run the send; hand its outcome to `answer` as soon as it is known.
+
+    As `asyncio.shield` would: cancelling the caller, who waits for `answer`,
+    cancels only that; cancelling the send cancels it. The caller hears a
+    turn of the event loop sooner than through the task's end.
+    """
+    try:
+        result = await send
+    except asyncio.CancelledError:
+        answer.cancel()
+        raise
+    except BaseException as err:
+        if not answer.done():
+            answer.set_exception(err)
+        raise
+    if not answer.done():
+        answer.set_result(result)
+    return result
 
 
 def _retrieved(task: asyncio.Task[SendResult]) -> None:
