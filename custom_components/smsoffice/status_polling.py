@@ -209,9 +209,16 @@ class StatusPoller:
         """Ask about newly sent messages later (`STATUS_POLL_FIRST`, `STRAGGLER_FIRST`)."""
         if not self._running:
             return
+        head = self._queue[0][0] if self._queue else None
         for record in records:
             self._push(record, record.goes_out_at + self._first, heap=True)
         self._tracker.outbox.changed()
+        if (
+            self._cancel_timer is not None
+            and head is not None
+            and self._queue[0][0] >= head
+        ):
+            return  # the timer set wakes by the queue's head, before these
         self._pump()
 
     def _push(
