@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback as callback_job
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
@@ -26,7 +26,9 @@ from custom_components.smsoffice.client.numbers import INLINE_LIMIT
 from custom_components.smsoffice.const import (
     CONF_DAILY_CREDIT_LIMIT,
     CONF_DUPLICATE_WINDOW,
+    EVENT_DELIVERY_STATUS,
 )
+from custom_components.smsoffice.delivery import REPLAY_SLICE
 from custom_components.smsoffice.sending import RECORD_SLICE
 from tests.conftest import GUARD, MOTHER
 from tests.fake_smsoffice import FakeSmsOffice
@@ -558,6 +560,48 @@ async def test_a_bulk_send_is_recorded_with_the_reports_that_overtook_it(
     assert announced(events) == [
         ("storm-2", BULK[0], "delivered", "webhook"),
         ("storm-2", BULK[-1], "delivered", "webhook"),
+    ]
+
+
+async def test_many_reports_that_overtook_a_send_are_applied_a_slice_at_a_time(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    http: TestClient,
+    events: list[Event],
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Reports held for a send are applied `REPLAY_SLICE` at a time, the event
+    loop running between; cancelled meanwhile (Home Assistant stops), the
+    rest at once. Each is announced once, in the order it came."""
+    numbers = BULK[: 3 * REPLAY_SLICE + 1]
+    gateway.balance = 10**6
+    gateway.inject("hold", endpoint="send")
+    sending = started(
+        send_sms(hass, recipients=numbers, message=TEXT, reference="storm-4")
+    )
+    await gateway.wait_for_held()
+    for number in numbers:
+        await callback(http, "storm-4", number)
+    assert events == []
+
+    at_next_turn: list[int] = []
+
+    @callback_job
+    def watch(_: Event) -> None:
+        if len(events) == 1:  # the first: how many by the loop's next turn
+            hass.loop.call_soon(lambda: at_next_turn.append(len(events)))
+        if len(events) == 2 * REPLAY_SLICE:  # in the replay's task
+            current = asyncio.current_task()
+            assert current is not None
+            current.cancel()
+
+    hass.bus.async_listen(EVENT_DELIVERY_STATUS, watch)
+    gateway.release()
+    await sending
+    await hass.async_block_till_done()
+    assert at_next_turn == [REPLAY_SLICE]
+    assert announced(events) == [
+        ("storm-4", number, "delivered", "webhook") for number in numbers
     ]
 
 

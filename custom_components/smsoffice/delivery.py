@@ -59,6 +59,9 @@ MAX_HELD_FOR_ENTITY: Final = 100
 MAX_HELD_AGE: Final = 60.0
 # Reports kept for messages whose send still waits for the gateway's answer.
 MAX_EARLY_REPORTS: Final = 10_000
+# Of those, this many are applied at a time once the send is recorded; the
+# event loop runs between (each fires an event and writes an entity's state).
+REPLAY_SLICE: Final = 100
 
 DATA_TRACKERS: HassKey[dict[str, DeliveryTracker]] = HassKey(f"{DOMAIN}_delivery")
 
@@ -261,13 +264,38 @@ class DeliveryTracker:
     def async_release(self, reference: str) -> None:
         """End a send's claim, once its message is recorded (or was not sent).
 
-        Reports that came for it meanwhile are applied now.
+        Reports that came for it meanwhile are applied now, up to
+        `REPLAY_SLICE` of them; more (a bulk send) a slice at a time in a
+        task of their own, in the order they came (a report that comes
+        meanwhile goes straight to its record: statuses only move forward).
         """
         self.outbox.release(reference)
         early = self._early.pop(reference, [])
         self._early_count -= len(early)
-        for report, source in early:
+        for report, source in early[:REPLAY_SLICE]:
             self.async_handle(report, source)
+        if len(early) > REPLAY_SLICE:
+            self._hass.async_create_task(
+                self._async_replay(early[REPLAY_SLICE:]),
+                f"{DOMAIN} early reports for {reference}",
+                eager_start=False,
+            )
+
+    async def _async_replay(
+        self, early: list[tuple[DeliveryReport, ReportSource]]
+    ) -> None:
+        """Apply held reports a slice at a time; the rest at once if cancelled."""
+        cancelled = False
+        for start in range(0, len(early), REPLAY_SLICE):
+            if start and not cancelled:
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    cancelled = True  # Home Assistant stops
+            for report, source in early[start : start + REPLAY_SLICE]:
+                self.async_handle(report, source)
+        if cancelled:
+            raise asyncio.CancelledError
 
     @callback
     def async_update_recipients(self) -> None:
