@@ -21,13 +21,20 @@ Measured in alternating repetitions (median of each):
 
 The stall meter ticks through the whole ``send_sms`` call and a little after
 (the time after is not counted in its throughput), so that a tick the call's
-last stretch held up is counted too. The outbox save each send schedules (2 s
-later) is made at once after it, outside the timed steps, and its stall
-reported on its own line: left to its timer, it lands in whichever step runs
-then, a later send's stall included.
+last stretch held up is counted too. The outbox save each send schedules (1 s
+later, ``SEND_SAVE_DELAY``) is made at once after it, outside the timed steps,
+and its stall reported on its own line: left to its timer, it lands in
+whichever step runs then, a later send's stall included.
+
+Every one of these written forms is one that skips ``phonenumbers``' parser
+(``client/numbers.py``: a Georgian number written a common way, in ASCII
+digits): the baseline is what the parser would cost, and the report says how
+many inputs went through it.
 
 Run from the repository root: ``.venv/bin/python -m benchmarks.bulk``.
-The last line printed is ``RATIO bulk ours/phonenumbers numbers per second = ...``.
+The last line printed is ``RATIO bulk ours/phonenumbers numbers per second =
+<ratio> (longest stall <a> ms, outbox save stall <b> ms; targets >= 1.0,
+<= 25 ms)``.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import itertools
 from pathlib import Path
 import sys
 import time
+from unittest.mock import patch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -67,8 +75,8 @@ from custom_components.smsoffice.const import DOMAIN
 
 MESSAGE = "Water is cut off tomorrow from 10:00 to 14:00"
 SEND_PATH = "/api/v2/send/"
-TARGET_RATIO = 0.5
-STALL_TARGET = 0.050
+TARGET_RATIO = 1.0
+STALL_TARGET = 0.025
 
 
 def written(national: str, form: int) -> str:
@@ -97,6 +105,13 @@ def inputs(count: int) -> list[str]:
         else:
             numbers.append(written(national, index))
     return numbers
+
+
+def parsed_by_phonenumbers(raw_numbers: list[str]) -> int:
+    """Return how many inputs `check_numbers` hands to `phonenumbers.parse`."""
+    with patch.object(phonenumbers, "parse", wraps=phonenumbers.parse) as parse:
+        check_numbers(raw_numbers)
+    return parse.call_count
 
 
 def phonenumbers_alone(raw_numbers: list[str]) -> int:
@@ -145,7 +160,9 @@ async def run(count: int, repeats: int) -> None:
     print(
         f"bulk: {count:,} recipients in 8 written forms, {len(check.invalid):,} "
         f"broken; {repeats} repetitions (after 1 warm-up); fake gateway in its "
-        "own process"
+        f"own process\n{parsed_by_phonenumbers(raw_numbers):,} of {count:,} inputs "
+        "went through phonenumbers' parser (the others skip it: Georgian numbers "
+        "written a common way)"
     )
     async with fake_in_subprocess() as url, running_home_assistant() as hass:
         entry = add_entry(hass, url)
@@ -264,17 +281,22 @@ def report(
     ratio = rates["ours (send_sms, end to end)"] / rates[next(iter(times))]
     print(f"stall samples (10 ms each) during send_sms: {blame_line(sends.blame)}")
     print(
-        "then the outbox save each send schedules (outbox.py, 2 s after it): "
+        "then the outbox save each send schedules (outbox.py, 1 s after it): "
         f"longest stall {max(sends.saves) * 1000:,.0f} ms "
         f"(median {median(sends.saves) * 1000:,.0f} ms); stall samples: "
         f"{blame_line(sends.save_blame)}"
     )
-    print(f"stall target (none over {STALL_TARGET * 1000:.0f} ms) -> ", end="")
-    print(verdict(max(stalls) <= STALL_TARGET))
+    stall, save = max(stalls), max(sends.saves)
+    print(
+        f"stall targets (none over {STALL_TARGET * 1000:.0f} ms): send -> "
+        f"{verdict(stall <= STALL_TARGET)}, save -> {verdict(save <= STALL_TARGET)}"
+    )
     print(f"throughput target -> {verdict(ratio >= TARGET_RATIO)}")
     print(
         f"RATIO bulk ours/phonenumbers numbers per second = {ratio:.2f} "
-        f"(target >= {TARGET_RATIO})"
+        f"(longest stall {stall * 1000:.0f} ms, outbox save stall "
+        f"{save * 1000:.0f} ms; targets >= {TARGET_RATIO}, "
+        f"<= {STALL_TARGET * 1000:.0f} ms)"
     )
 
 

@@ -4,9 +4,19 @@
 #
 #   benchmarks/run_all.sh                 (from anywhere; runs from the repo root)
 #   PYTHON=python3 benchmarks/run_all.sh  (another interpreter)
+#   PYTHON=../main/.venv/bin/python /tmp/clone/benchmarks/run_all.sh
+#                                         (a clean clone, another checkout's venv)
 set -euo pipefail
+# A path given relative to where this is called from, before moving.
+if [[ -n "${PYTHON:-}" && "$PYTHON" == */* && "$PYTHON" != /* ]]; then
+  PYTHON="$PWD/$PYTHON"
+fi
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
+if ! command -v "$PYTHON" >/dev/null; then
+  echo "No interpreter at $PYTHON: run scripts/setup here, or give PYTHON=" >&2
+  exit 2
+fi
 BENCHMARKS=(webhook_burst send_path bulk startup)
 
 echo "nproc: $(nproc); $(lscpu | grep -m1 'Model name' | tr -s ' ')"

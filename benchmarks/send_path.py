@@ -18,7 +18,8 @@ most 20,000) and ours and raw are timed again (a third as many rounds): a send
 must not grow slower as the outbox fills.
 
 Run from the repository root: ``.venv/bin/python -m benchmarks.send_path``.
-The last line printed is ``RATIO send_path ours/raw median latency = ...``.
+The last line printed is ``RATIO send_path ours/raw median latency = <the
+larger of the two ratios> (empty <r1>, full outbox <r2>; target <= 1.3)``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ RECIPIENT_AS_TYPED = "555 12 34 56"
 RECIPIENT = "995555123456"
 MESSAGE = "The alarm went off at the front door"
 SEND_PATH = "/api/v2/send/"
-TARGET_OVERHEAD = 0.001
+TARGET_RATIO = 1.3
 
 
 async def run(runs: int, warmup: int, outbox: int) -> None:
@@ -165,22 +166,22 @@ def report(times: dict[str, list[float]]) -> None:
     print_table(["path", "runs", "median ms", "p10 ms", "p90 ms", "p99 ms"], rows)
     ours_times, client_times, raw_times, full_times, raw_again = times.values()
     ours, client, raw = median(ours_times), median(client_times), median(raw_times)
-    overhead = ours - raw
-    full_overhead = median(full_times) - median(raw_again)
+    full, raw2 = median(full_times), median(raw_again)
+    empty_ratio, full_ratio = ours / raw, full / raw2
     print(
-        f"median overhead of send_sms over the raw POST: {overhead * 1000:+.3f} ms "
+        f"median overhead of send_sms over the raw POST: {(ours - raw) * 1000:+.3f} ms "
         f"(client {(client - raw) * 1000:+.3f} ms, action and outbox around it "
-        f"{(ours - client) * 1000:+.3f} ms); target <= {TARGET_OVERHEAD * 1000:.0f} ms "
-        f"-> {verdict(overhead <= TARGET_OVERHEAD)}"
+        f"{(ours - client) * 1000:+.3f} ms): {empty_ratio:.2f}x the POST; target "
+        f"<= {TARGET_RATIO} -> {verdict(empty_ratio <= TARGET_RATIO)}"
     )
     print(
-        f"with a full outbox: overhead {full_overhead * 1000:+.3f} ms "
-        f"-> {verdict(full_overhead <= TARGET_OVERHEAD)}"
+        f"with a full outbox: overhead {(full - raw2) * 1000:+.3f} ms, "
+        f"{full_ratio:.2f}x -> {verdict(full_ratio <= TARGET_RATIO)}"
     )
     print(
-        f"RATIO send_path ours/raw median latency = {ours / raw:.2f} "
-        f"(overhead {overhead * 1000:+.2f} ms; target <= "
-        f"{TARGET_OVERHEAD * 1000:.0f} ms)"
+        "RATIO send_path ours/raw median latency = "
+        f"{max(empty_ratio, full_ratio):.2f} (empty {empty_ratio:.2f}, full outbox "
+        f"{full_ratio:.2f}; target <= {TARGET_RATIO})"
     )
 
 
