@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 import socket
 import sys
 from types import ModuleType
@@ -61,6 +61,7 @@ GUARD = "995577654321"
 # The recipients of the entry `config_entry` makes: (name, number).
 RECIPIENTS = (("Mother", MOTHER), ("Night guard", GUARD))
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
+TBILISI = "Asia/Tbilisi"
 SECOND_KEY = "second-key"
 SECOND_WEBHOOK_ID = "f" * 64
 
@@ -370,6 +371,18 @@ async def poll_balance(hass: HomeAssistant) -> None:
     await pass_minutes(hass, 31)
 
 
+async def set_up_at(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    local: datetime,
+) -> None:
+    """Set the entry up at a time of Home Assistant's time zone, Tbilisi's (UTC+4)."""
+    await hass.config.async_set_time_zone(TBILISI)
+    freezer.move_to(local)
+    assert await set_up(hass, entry)
+
+
 async def advance(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
 ) -> None:
@@ -406,6 +419,34 @@ async def notify(hass: HomeAssistant, entity_id: str, **data: Any) -> None:
     await hass.services.async_call(
         "notify", "send_message", {"entity_id": entity_id, **data}, blocking=True
     )
+
+
+async def notify_legacy(hass: HomeAssistant, **data: Any) -> None:
+    """Call the entry's legacy `notify.sms_office_homealarm` action."""
+    await hass.services.async_call(
+        "notify", "sms_office_homealarm", data, blocking=True
+    )
+
+
+async def held_send(
+    hass: HomeAssistant, gateway: FakeSmsOffice, **data: Any
+) -> asyncio.Future[dict[str, Any]]:
+    """Start a send the gateway holds until `gateway.release()`; return it.
+
+    A plain future: waiting for Home Assistant to be idle does not wait for it.
+    """
+    gateway.inject("hold", endpoint="send")
+    sending = asyncio.ensure_future(send_sms(hass, **data))
+    await gateway.wait_for_held()
+    return sending
+
+
+def store_usage(
+    hass_storage: dict[str, Any], entry: MockConfigEntry, data: dict[str, Any]
+) -> None:
+    """Store the entry's usage (counts, recent messages) as an earlier run did."""
+    key = f"{DOMAIN}.usage.{entry.entry_id}"
+    hass_storage[key] = {"version": 1, "minor_version": 1, "key": key, "data": data}
 
 
 async def report(

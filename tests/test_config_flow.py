@@ -738,7 +738,7 @@ async def test_options_flow(
 
 
 async def test_options_numbers_have_their_units_in_translated_labels(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     """A number selector's own unit is shown untranslated: the labels carry it."""
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
@@ -763,7 +763,7 @@ async def test_options_numbers_have_their_units_in_translated_labels(
 
 @pytest.mark.parametrize("options", [{}])
 async def test_options_flow_defaults(
-    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
+    hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
     """Without saved options the form offers the defaults; polling follows the URL."""
     config_entry.add_to_hass(hass)
@@ -855,7 +855,6 @@ async def test_add_recipient(
 )
 async def test_recipient_form_refuses_a_saved_name_or_number(  # noqa: PLR0917
     hass: HomeAssistant,
-    gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
     editing: str | None,
     name: str,

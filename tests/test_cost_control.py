@@ -22,91 +22,81 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
 )
 
 from custom_components.smsoffice.client import estimate_parts
 from custom_components.smsoffice.const import (
-    CONF_ACCEPT_FOREIGN,
+    CONF_BASE_URL,
     CONF_DAILY_CREDIT_LIMIT,
     CONF_DUPLICATE_WINDOW,
-    CONF_FLASH,
-    CONF_LOW_BALANCE,
-    CONF_STATUS_POLLING,
     CONF_TRANSLITERATE,
-    CONF_URGENT,
     DOMAIN,
     MAX_DUPLICATE_WINDOW,
 )
 from custom_components.smsoffice.usage import MAX_RECENT, SAVE_DELAY
-from tests.conftest import GUARD, MOTHER
+from tests.conftest import (
+    GUARD,
+    MOTHER,
+    TBILISI,
+    account_entry,
+    advance,
+    call_action,
+    held_send,
+    issue,
+    notify,
+    notify_legacy,
+    options_with,
+    reload,
+    send_sms,
+    set_up,
+    set_up_at,
+    store_usage,
+)
 from tests.fake_smsoffice import FakeSmsOffice
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
-ENTRY_SLUG = "sms_office_homealarm"
-CREDITS_TODAY = f"sensor.{ENTRY_SLUG}_credits_today"
-TBILISI = "Asia/Tbilisi"
-
-
-def options_with(**changes: Any) -> dict[str, Any]:
-    """The conftest options, with cost control options added."""
-    return {
-        CONF_URGENT: False,
-        CONF_FLASH: False,
-        CONF_LOW_BALANCE: 50,
-        CONF_STATUS_POLLING: False,
-        CONF_ACCEPT_FOREIGN: False,
-        **changes,
-    }
-
-
-async def send_sms(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    """Call `smsoffice.send_sms` and return its response."""
-    response = await hass.services.async_call(
-        DOMAIN, "send_sms", data, blocking=True, return_response=True
-    )
-    assert response is not None
-    return dict(response)
-
-
-async def estimate(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    """Call `smsoffice.estimate` and return its response."""
-    response = await hass.services.async_call(
-        DOMAIN, "estimate", data, blocking=True, return_response=True
-    )
-    assert response is not None
-    return dict(response)
-
-
-async def advance(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
-) -> None:
-    """Move frozen time on, letting what runs finish first (see test_tracking)."""
-    await hass.async_block_till_done(wait_background_tasks=True)
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def reload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Unload the entry and set it up again."""
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+CREDITS_TODAY = "sensor.sms_office_homealarm_credits_today"
+MOTHER_ENTITY = "notify.sms_office_homealarm_mother"
 
 
 def limit_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
     """Return the daily limit's repair issue of the entry, if raised."""
-    return ir.async_get(hass).async_get_issue(
-        DOMAIN, f"daily_limit_reached_{entry.entry_id}"
-    )
+    return issue(hass, "daily_limit_reached", entry)
+
+
+def assert_limit_issue(hass: HomeAssistant, entry: MockConfigEntry, limit: int) -> None:
+    """The daily limit's repair issue is raised (active), naming `limit`."""
+    raised = limit_issue(hass, entry)
+    assert raised is not None
+    assert raised.active
+    assert raised.translation_key == "daily_limit_reached"
+    assert raised.translation_placeholders == {
+        "title": entry.title,
+        "limit": str(limit),
+    }
+
+
+async def over_the_limit(
+    hass: HomeAssistant, *recipients: str, **data: Any
+) -> HomeAssistantError:
+    """Send, which the daily limit must refuse before any request; the refusal."""
+    with pytest.raises(HomeAssistantError) as refused:
+        await send_sms(hass, recipients=list(recipients), **data)
+    assert refused.value.translation_key == "daily_limit_reached"
+    return refused.value
 
 
 def usage_key(entry: MockConfigEntry) -> str:
+    """Return the key of the entry's usage in the store."""
     return f"{DOMAIN}.usage.{entry.entry_id}"
+
+
+def again_after_a_restart(entry: MockConfigEntry) -> MockConfigEntry:
+    """Return the entry as the next run of Home Assistant loads it (not set up)."""
+    return account_entry(
+        entry.data[CONF_BASE_URL], entry_id=entry.entry_id, options=dict(entry.options)
+    )
 
 
 async def save_options(
@@ -215,33 +205,15 @@ async def test_transliterate_option_and_field(
     assert response["transliterated"] is False
 
     # The notify entities follow the option (a title too).
-    await hass.services.async_call(
-        "notify",
-        "send_message",
-        {
-            "entity_id": f"notify.{ENTRY_SLUG}_mother",
-            "title": "სიგნალიზაცია",
-            "message": "კარი ღიაა",
-        },
-        blocking=True,
-    )
+    await notify(hass, MOTHER_ENTITY, title="სიგნალიზაცია", message="კარი ღიაა")
     assert gateway.messages[-1].content == "signalizatsia\nkari ghiaa"
 
     # The legacy action: the option, or its `data`.
     await hass.async_block_till_done()
-    await hass.services.async_call(
-        "notify", ENTRY_SLUG, {"message": "კარი ღიაა", "target": [GUARD]}, blocking=True
-    )
+    await notify_legacy(hass, message="კარი ღიაა", target=[GUARD])
     assert gateway.messages[-1].content == "kari ghiaa"
-    await hass.services.async_call(
-        "notify",
-        ENTRY_SLUG,
-        {
-            "message": "კარი ღიაა",
-            "target": [GUARD],
-            "data": {"transliterate": False},
-        },
-        blocking=True,
+    await notify_legacy(
+        hass, message="კარი ღიაა", target=[GUARD], data={"transliterate": False}
     )
     assert gateway.messages[-1].content == "კარი ღიაა"
 
@@ -250,11 +222,8 @@ async def test_legacy_notify_transliterate_field(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     await hass.async_block_till_done()
-    await hass.services.async_call(
-        "notify",
-        ENTRY_SLUG,
-        {"message": MIXED, "target": ["Mother"], "data": {"transliterate": True}},
-        blocking=True,
+    await notify_legacy(
+        hass, message=MIXED, target=["Mother"], data={"transliterate": True}
     )
     assert gateway.messages[-1].content == MIXED_LATIN
 
@@ -264,8 +233,8 @@ async def test_estimate_as_written_and_transliterated(
 ) -> None:
     """What the text costs as written, and beside it in Latin letters; nothing sent."""
     before = len(gateway.requests)
-    response = await estimate(
-        hass, message=GEORGIAN, recipients=["Mother", "Night guard"]
+    response = await call_action(
+        hass, "estimate", message=GEORGIAN, recipients=["Mother", "Night guard"]
     )
     assert response == {
         "encoding": "UCS-2",
@@ -283,7 +252,7 @@ async def test_estimate_as_written_and_transliterated(
         },
     }
     # Mixed text with an emoji: Latin letters do not make it GSM-7.
-    response = await estimate(hass, message=MIXED)
+    response = await call_action(hass, "estimate", message=MIXED)
     assert response["transliterated"] == {
         "message": MIXED_LATIN,
         "encoding": "UCS-2",
@@ -292,9 +261,11 @@ async def test_estimate_as_written_and_transliterated(
         "credits": 1,
     }
     # No Georgian letters: nothing beside. Asked not to: nothing beside.
-    assert "transliterated" not in await estimate(hass, message="Gate open 🚪")
-    assert "transliterated" not in await estimate(
-        hass, message=GEORGIAN, transliterate=False
+    assert "transliterated" not in await call_action(
+        hass, "estimate", message="Gate open 🚪"
+    )
+    assert "transliterated" not in await call_action(
+        hass, "estimate", message=GEORGIAN, transliterate=False
     )
     assert len(gateway.requests) == before
 
@@ -318,32 +289,23 @@ async def test_daily_limit_at_its_exact_boundary(
     """Up to the limit is sent; one credit more is refused before any request."""
     await send_sms(hass, recipients=[MOTHER, GUARD], message="One")  # 2
     # Two parts to two numbers would make 6: refused, 3 left.
-    with pytest.raises(HomeAssistantError) as refused:
-        await send_sms(hass, recipients=[MOTHER, GUARD], message="x" * 161)
-    assert refused.value.translation_key == "daily_limit_reached"
-    assert refused.value.translation_placeholders == {
+    refused = await over_the_limit(hass, MOTHER, GUARD, message="x" * 161)
+    assert refused.translation_placeholders == {
         "limit": "5",
         "left": "3",
         "credits": "4",
     }
-    assert "3" in str(refused.value)
-    assert "5" in str(refused.value)
-    issue = limit_issue(hass, loaded_entry)
-    assert issue is not None
-    assert issue.translation_key == "daily_limit_reached"
-    assert issue.translation_placeholders == {
-        "title": loaded_entry.title,
-        "limit": "5",
-    }
+    assert "3" in str(refused)
+    assert "5" in str(refused)
+    assert_limit_issue(hass, loaded_entry, 5)
     sends = len(gateway.requests_to("send"))
 
     # Exactly up to the limit: 3 more credits.
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")  # 4
     await send_sms(hass, recipients=[MOTHER], message="Three")  # 5
     assert len(gateway.requests_to("send")) == sends + 2
-    with pytest.raises(HomeAssistantError) as refused:
-        await send_sms(hass, recipients=[GUARD], message="Four")
-    assert refused.value.translation_placeholders["left"] == "0"
+    refused = await over_the_limit(hass, GUARD, message="Four")
+    assert refused.translation_placeholders["left"] == "0"
     assert len(gateway.requests_to("send")) == sends + 2
     assert hass.states.get(CREDITS_TODAY).state == "5"
 
@@ -357,18 +319,13 @@ async def test_daily_limit_at_its_exact_boundary(
             schedule=(dt_util.now() + timedelta(days=1)).isoformat(),
         )
     with pytest.raises(HomeAssistantError):
-        await hass.services.async_call(
-            "notify",
-            "send_message",
-            {"entity_id": f"notify.{ENTRY_SLUG}_mother", "message": "Five"},
-            blocking=True,
-        )
+        await notify(hass, MOTHER_ENTITY, message="Five")
     assert len(gateway.requests_to("send")) == sends + 2
 
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 3})])
 async def test_scheduled_message_counts_on_the_day_requested(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     response = await send_sms(
         hass,
@@ -378,8 +335,7 @@ async def test_scheduled_message_counts_on_the_day_requested(
     )
     assert response["status"] == "scheduled"
     assert hass.states.get(CREDITS_TODAY).state == "2"
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER, GUARD], message="Now")
+    await over_the_limit(hass, MOTHER, GUARD, message="Now")
 
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
@@ -390,22 +346,17 @@ async def test_daily_limit_across_local_midnight(
     config_entry: MockConfigEntry,
 ) -> None:
     """The day is Home Assistant's (Tbilisi, UTC+4): it ends at 20:00 UTC."""
-    await hass.config.async_set_time_zone(TBILISI)
-    freezer.move_to(datetime(2026, 11, 30, 19, 50, tzinfo=dt_util.UTC))  # 23:50
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    local = datetime(2026, 11, 30, 23, 50, tzinfo=dt_util.get_time_zone(TBILISI))
+    await set_up_at(hass, freezer, config_entry, local)  # 19:50 UTC
 
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Before midnight")
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Still today")
+    await over_the_limit(hass, MOTHER, message="Still today")
     assert limit_issue(hass, config_entry) is not None
 
     # 23:59:59: still today.
     await advance(hass, freezer, timedelta(minutes=9, seconds=59))
     assert limit_issue(hass, config_entry) is not None
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Still today")
+    await over_the_limit(hass, MOTHER, message="Still today")
 
     # Local midnight: the issue goes, the count starts again (without a send).
     await advance(hass, freezer, timedelta(seconds=2))
@@ -413,8 +364,7 @@ async def test_daily_limit_across_local_midnight(
     assert hass.states.get(CREDITS_TODAY).state == "0"
     await send_sms(hass, recipients=[MOTHER, GUARD], message="A new day")
     assert gateway.messages[-1].content == "A new day"
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Too much again")
+    await over_the_limit(hass, MOTHER, message="Too much again")
 
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 3})])
@@ -422,19 +372,16 @@ async def test_daily_limit_survives_reload_and_is_stored(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
-    gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
 ) -> None:
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two credits")
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER, GUARD], message="Two more")
+    await over_the_limit(hass, MOTHER, GUARD, message="Two more")
 
     await reload(hass, loaded_entry)
 
     # Still 1 left, and the refusal of today is still a repair issue.
     assert limit_issue(hass, loaded_entry) is not None
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER, GUARD], message="Two more")
+    await over_the_limit(hass, MOTHER, GUARD, message="Two more")
     await send_sms(hass, recipients=[MOTHER], message="One more")
 
     await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
@@ -449,16 +396,14 @@ async def test_daily_limit_survives_reload_and_is_stored(
 async def test_daily_limit_after_a_restart(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
-    gateway: FakeSmsOffice,
     config_entry: MockConfigEntry,
 ) -> None:
     """What an earlier run of Home Assistant stored counts: 3 of 4 used today."""
     now = dt_util.now()
-    hass_storage[usage_key(config_entry)] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": usage_key(config_entry),
-        "data": {
+    store_usage(
+        hass_storage,
+        config_entry,
+        {
             "day": now.date().isoformat(),
             "month": f"{now.year:04d}-{now.month:02d}",
             "sent_today": 3,
@@ -467,18 +412,15 @@ async def test_daily_limit_after_a_restart(
             "limit_reached_on": now.date().isoformat(),
             "recent": [],
         },
-    }
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    )
+    assert await set_up(hass, config_entry)
 
     # The refusal's repair issue is not among the saved ones: it was cleared
     # before the restart (room was made), and stays cleared.
     assert limit_issue(hass, config_entry) is None
     assert hass.states.get(CREDITS_TODAY).state == "3"
-    with pytest.raises(HomeAssistantError) as refused:
-        await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")
-    assert refused.value.translation_placeholders["left"] == "1"
+    refused = await over_the_limit(hass, MOTHER, GUARD, message="Two")
+    assert refused.translation_placeholders["left"] == "1"
     await send_sms(hass, recipients=[MOTHER], message="One")
     assert hass.states.get(CREDITS_TODAY).state == "4"
 
@@ -488,14 +430,9 @@ async def test_parallel_sends_at_the_limit(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
     """A send still out holds its credits: a second one cannot pass the limit."""
-    gateway.inject("hold", endpoint="send")
-    first = asyncio.ensure_future(
-        send_sms(hass, recipients=[MOTHER, GUARD], message="First")
-    )
-    await gateway.wait_for_held()
-    with pytest.raises(HomeAssistantError) as refused:
-        await send_sms(hass, recipients=[MOTHER], message="Second")
-    assert refused.value.translation_placeholders["left"] == "0"
+    first = await held_send(hass, gateway, recipients=[MOTHER, GUARD], message="First")
+    refused = await over_the_limit(hass, MOTHER, message="Second")
+    assert refused.translation_placeholders["left"] == "0"
     gateway.release()
     assert (await first)["credits"] == 2
     assert [m.content for m in gateway.messages] == ["First"]
@@ -506,19 +443,21 @@ async def test_parallel_sends_at_the_limit(
 async def test_credits_of_a_failed_send_are_released(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
-    """Held while out; given back when the gateway refuses the send."""
-    gateway.inject("hold", endpoint="send")
-    first = asyncio.ensure_future(
-        send_sms(hass, recipients=[MOTHER, GUARD], message="First", sender="Unknown")
+    """Held while out; given back when the gateway refuses the send.
+
+    The refusal meanwhile raised the issue; the credits given back clear it.
+    """
+    first = await held_send(
+        hass, gateway, recipients=[MOTHER, GUARD], message="First", sender="Unknown"
     )
-    await gateway.wait_for_held()
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Second")
+    await over_the_limit(hass, MOTHER, message="Second")
+    assert limit_issue(hass, loaded_entry) is not None
     gateway.release()
     with pytest.raises(HomeAssistantError) as failed:
         await first
     assert failed.value.translation_key == "sender_rejected"
     assert hass.states.get(CREDITS_TODAY).state == "0"
+    assert limit_issue(hass, loaded_entry) is None
 
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Now it fits")
     assert hass.states.get(CREDITS_TODAY).state == "2"
@@ -526,18 +465,12 @@ async def test_credits_of_a_failed_send_are_released(
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
 async def test_raising_the_limit_in_the_options_clears_the_issue(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     """The repair says to raise the limit: saving a limit with room clears it."""
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two credits")
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Refused")
-    issue = limit_issue(hass, loaded_entry)
-    assert issue is not None
-    assert issue.translation_placeholders == {
-        "title": loaded_entry.title,
-        "limit": "2",
-    }
+    await over_the_limit(hass, MOTHER, message="Refused")
+    assert_limit_issue(hass, loaded_entry, 2)
 
     await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 4})
     assert limit_issue(hass, loaded_entry) is None
@@ -546,33 +479,23 @@ async def test_raising_the_limit_in_the_options_clears_the_issue(
     assert limit_issue(hass, loaded_entry) is None
 
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Now it fits")
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Over the new limit")
-    issue = limit_issue(hass, loaded_entry)
-    assert issue is not None
-    assert issue.translation_placeholders["limit"] == "4"
+    await over_the_limit(hass, MOTHER, message="Over the new limit")
+    assert_limit_issue(hass, loaded_entry, 4)
 
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 5})])
 async def test_a_raise_that_leaves_no_room_keeps_the_issue(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     """4 credits sent, then the limit lowered to 2: raising it to 4 is not enough."""
     await send_sms(hass, recipients=[MOTHER, GUARD], message="x" * 161)  # 4
     await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 2})
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Refused")
+    await over_the_limit(hass, MOTHER, message="Refused")
     assert limit_issue(hass, loaded_entry) is not None
 
     await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 4})
-    issue = limit_issue(hass, loaded_entry)
-    assert issue is not None
-    assert issue.active
     # It names the limit as it is now, not the one of the refusal.
-    assert issue.translation_placeholders == {
-        "title": loaded_entry.title,
-        "limit": "4",
-    }
+    assert_limit_issue(hass, loaded_entry, 4)
 
     await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 5})
     assert limit_issue(hass, loaded_entry) is None
@@ -581,12 +504,11 @@ async def test_a_raise_that_leaves_no_room_keeps_the_issue(
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 5})])
 async def test_a_send_that_goes_through_with_credits_left_clears_the_issue(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     """A send refused with 3 credits left; sends after it show there is room."""
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")  # 2
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER, GUARD], message="x" * 161)  # 4
+    await over_the_limit(hass, MOTHER, GUARD, message="x" * 161)  # 4
     assert limit_issue(hass, loaded_entry) is not None
 
     await send_sms(hass, recipients=[MOTHER], message="One")  # 3: 2 left
@@ -595,47 +517,23 @@ async def test_a_send_that_goes_through_with_credits_left_clears_the_issue(
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 4})])
 async def test_a_send_that_uses_the_last_credits_keeps_the_issue(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")  # 2
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER, GUARD], message="x" * 161)  # 4
+    await over_the_limit(hass, MOTHER, GUARD, message="x" * 161)  # 4
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two more")  # 4: none left
-    issue = limit_issue(hass, loaded_entry)
-    assert issue is not None
-    assert issue.active
-
-
-@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
-async def test_credits_given_back_clear_the_issue(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
-) -> None:
-    """Refused while a send held the credits; that send fails: there is room."""
-    gateway.inject("hold", endpoint="send")
-    first = asyncio.ensure_future(
-        send_sms(hass, recipients=[MOTHER, GUARD], message="First", sender="Unknown")
-    )
-    await gateway.wait_for_held()
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Second")
-    assert limit_issue(hass, loaded_entry) is not None
-    gateway.release()
-    with pytest.raises(HomeAssistantError):
-        await first
-    assert limit_issue(hass, loaded_entry) is None
+    assert_limit_issue(hass, loaded_entry, 4)
 
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
 async def test_the_limit_issue_survives_a_restart(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
-    gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
 ) -> None:
     """Home Assistant keeps the issue through a restart (inactive): the set-up shows it."""
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two credits")
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER], message="Refused")
+    await over_the_limit(hass, MOTHER, message="Refused")
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
 
@@ -643,15 +541,8 @@ async def test_the_limit_issue_survives_a_restart(
     kept = limit_issue(hass, loaded_entry)
     assert kept is not None
     assert not kept.active
-    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
-    await hass.async_block_till_done()
-    issue = limit_issue(hass, loaded_entry)
-    assert issue is not None
-    assert issue.active
-    assert issue.translation_placeholders == {
-        "title": loaded_entry.title,
-        "limit": "2",
-    }
+    assert await set_up(hass, loaded_entry)
+    assert_limit_issue(hass, loaded_entry, 2)
 
     # A raise with room still clears it.
     await save_options(hass, loaded_entry, **{CONF_DAILY_CREDIT_LIMIT: 3})
@@ -711,22 +602,11 @@ async def test_notify_skips_duplicates_silently(
 ) -> None:
     await hass.async_block_till_done()
     caplog.set_level(logging.DEBUG, logger="custom_components.smsoffice")
-    entity = f"notify.{ENTRY_SLUG}_mother"
     for _ in range(2):
-        await hass.services.async_call(
-            "notify",
-            "send_message",
-            {"entity_id": entity, "message": "Gate open"},
-            blocking=True,
-        )
+        await notify(hass, MOTHER_ENTITY, message="Gate open")
     assert len(gateway.messages) == 1
     # The legacy action, with the number written otherwise: skipped too.
-    await hass.services.async_call(
-        "notify",
-        ENTRY_SLUG,
-        {"message": "Gate open", "target": ["555 12 34 56"]},
-        blocking=True,
-    )
+    await notify_legacy(hass, message="Gate open", target=["555 12 34 56"])
     assert len(gateway.messages) == 1
     assert "Not sending the same text again within 5 minutes" in caplog.text
     assert "test-api-key" not in caplog.text
@@ -767,24 +647,9 @@ async def test_duplicates_across_a_reload_and_a_restart(
     assert await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert usage_key(loaded_entry) not in hass_storage
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=loaded_entry.entry_id,
-        version=1,
-        minor_version=2,
-        title=loaded_entry.title,
-        data=dict(loaded_entry.data),
-        options=dict(loaded_entry.options),
-    )
-    hass_storage[usage_key(entry)] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": usage_key(entry),
-        "data": stored,
-    }
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = again_after_a_restart(loaded_entry)
+    store_usage(hass_storage, entry, stored)
+    assert await set_up(hass, entry)
     again = await send_sms(hass, recipients=["+995555123456"], message="Gate open")
     assert again["status"] == "suppressed"
     assert again["reference"] == first["reference"]
@@ -830,17 +695,14 @@ async def test_recent_messages_kept_to_their_bounds(
 
 async def test_removing_the_entry_clears_the_limit_issue(
     hass: HomeAssistant,
-    gateway: FakeSmsOffice,
     config_entry: MockConfigEntry,
 ) -> None:
     config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         config_entry, options=options_with(**{CONF_DAILY_CREDIT_LIMIT: 1})
     )
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    with pytest.raises(HomeAssistantError):
-        await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")
+    assert await set_up(hass, config_entry)
+    await over_the_limit(hass, MOTHER, GUARD, message="Two")
     assert limit_issue(hass, config_entry) is not None
     assert await hass.config_entries.async_remove(config_entry.entry_id)
     await hass.async_block_till_done()
@@ -854,11 +716,9 @@ async def test_parallel_duplicates(
     """The same text meanwhile waits for a send still out, and is suppressed
     once that is accepted (tests/test_send_races.py: when it fails); a failed
     send does not suppress the next one."""
-    gateway.inject("hold", endpoint="send")
-    first = asyncio.ensure_future(
-        send_sms(hass, recipients=[MOTHER], message="Gate open", reference="gate-1")
+    first = await held_send(
+        hass, gateway, recipients=[MOTHER], message="Gate open", reference="gate-1"
     )
-    await gateway.wait_for_held()
     again = asyncio.ensure_future(
         send_sms(hass, recipients=["555123456"], message="Gate open")
     )

@@ -31,7 +31,6 @@ from tests.conftest import (
     report,
     submit_recipient,
 )
-from tests.fake_smsoffice import FakeSmsOffice
 from tests.test_recipient_events import (
     OTHER,
     TRANSLATIONS,
@@ -166,9 +165,8 @@ async def automation_with(
     [(None, [MOTHER, GUARD]), ("555 12 34 56", [MOTHER])],
     ids=["any_recipient", "mother_only"],
 )
-async def test_not_delivered_fires_a_real_automation(  # noqa: PLR0917
+async def test_not_delivered_fires_a_real_automation(
     hass: HomeAssistant,
-    gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
     http: TestClient,
     recipient: str | None,
@@ -193,7 +191,6 @@ async def test_not_delivered_fires_a_real_automation(  # noqa: PLR0917
 
 async def test_delivered_fires_once_per_report(
     hass: HomeAssistant,
-    gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
     http: TestClient,
 ) -> None:

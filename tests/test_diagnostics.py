@@ -66,7 +66,6 @@ async def test_diagnostics(
 async def test_diagnostics_redact_the_cloudhook(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    gateway: FakeSmsOffice,
     config_entry: MockConfigEntry,
 ) -> None:
     """A cloudhook URL is a secret too."""

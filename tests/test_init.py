@@ -165,7 +165,7 @@ async def test_reload(
 
 
 async def test_options_change_reloads(
-    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     """Changed options reload the entry so they take effect."""
     old = loaded_entry.runtime_data
@@ -181,7 +181,7 @@ async def test_options_change_reloads(
 
 
 async def test_not_ready_while_the_gateway_is_unreachable(
-    hass: HomeAssistant, gateway: FakeSmsOffice, config_entry: MockConfigEntry
+    hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
     """Nothing answers: setup is retried later, and no reauth is started."""
     config_entry.add_to_hass(hass)
@@ -379,7 +379,6 @@ async def test_one_device_per_entry(
 
 async def test_remove_entry_drops_the_outbox(
     hass: HomeAssistant,
-    gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
     hass_storage: dict[str, Any],
 ) -> None:
@@ -424,7 +423,6 @@ async def test_remove_entry_drops_the_outbox(
 )
 async def test_remove_entry_deletes_the_cloudhook(  # noqa: PLR0917
     hass: HomeAssistant,
-    gateway: FakeSmsOffice,
     config_entry: MockConfigEntry,
     with_cloudhook: bool,
     loaded: bool,

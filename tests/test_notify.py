@@ -37,6 +37,7 @@ from tests.conftest import (
     entry_device,
     issue,
     notify as notify_entity,
+    notify_legacy,
     recipient_form,
     set_up,
     subentry_id,
@@ -58,11 +59,6 @@ def sends(gateway: FakeSmsOffice) -> list[dict[str, str]]:
         assert request.form["key"] == API_KEY
         forms.append(request.form)
     return forms
-
-
-async def notify_legacy(hass: HomeAssistant, **data: Any) -> None:
-    """Call the legacy `notify.<entry name>` action."""
-    await hass.services.async_call(NOTIFY_DOMAIN, LEGACY, data, blocking=True)
 
 
 def add_subentry(

@@ -18,7 +18,6 @@ from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
 )
 
 from custom_components.smsoffice.client import DeliveryStatus
@@ -32,8 +31,7 @@ from custom_components.smsoffice.outbox import (
     OutboxRecord,
 )
 from custom_components.smsoffice.usage import Usage
-from tests.conftest import GUARD, MOTHER
-from tests.fake_smsoffice import FakeSmsOffice
+from tests.conftest import GUARD, MOTHER, advance, send_sms, set_up
 
 # Each field this version writes and its default (None for the required ones).
 FIELDS = [
@@ -74,20 +72,13 @@ def row(reference: Any, destination: Any, sent_at: Any, **values: Any) -> list[A
     return [named.get(name, default) for name, default in FIELDS]
 
 
-async def send_sms(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    """Call `smsoffice.send_sms` and return its response."""
-    response = await hass.services.async_call(
-        DOMAIN, "send_sms", data, blocking=True, return_response=True
-    )
-    assert response is not None
-    return dict(response)
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 async def test_records_survive_a_reload(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     loaded_entry: MockConfigEntry,
-    gateway: FakeSmsOffice,
 ) -> None:
     entry_id = loaded_entry.entry_id
     sent = await send_sms(hass, recipients=["Mother", "Night guard"], message="Hi")
@@ -115,17 +106,14 @@ async def test_records_survive_a_reload(
     assert again.sent_at == pytest.approx(time.time(), abs=60)
 
     # And so does the entry when it loads again.
-    assert await hass.config_entries.async_setup(entry_id)
-    await hass.async_block_till_done()
+    assert await set_up(hass, loaded_entry)
     assert loaded_entry.runtime_data.tracker.outbox.get(reference, GUARD) is not None
-    await hass.config_entries.async_unload(entry_id)
 
 
 async def test_records_survive_home_assistant_stopping(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     loaded_entry: MockConfigEntry,
-    gateway: FakeSmsOffice,
 ) -> None:
     entry_id = loaded_entry.entry_id
     sent = await send_sms(hass, recipients=[MOTHER], message="Before the restart")
@@ -145,7 +133,6 @@ async def test_saves_are_delayed_and_batched(
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
     loaded_entry: MockConfigEntry,
-    gateway: FakeSmsOffice,
 ) -> None:
     entry_id = loaded_entry.entry_id
     first = await send_sms(hass, recipients=[MOTHER], message="One")
@@ -156,15 +143,12 @@ async def test_saves_are_delayed_and_batched(
     outbox.advance(record, DeliveryStatus.PENDING, "Waiting")
     assert storage_key(entry_id) not in hass_storage
 
-    freezer.tick(timedelta(seconds=SAVE_DELAY + 1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
     written = stored_records(hass_storage, entry_id)
     assert [(r["reference"], r["status"]) for r in written] == [
         (first["reference"], "pending"),
         (second["reference"], None),
     ]
-    await hass.config_entries.async_unload(entry_id)
 
 
 async def test_bounded_by_count_and_age(
@@ -399,9 +383,7 @@ async def test_final_write_saves_pending_changes(
     assert [r["reference"] for r in stored_records(hass_storage, "final")] == ["ref"]
     # The pending timer went with it: nothing lingers, nothing is written twice.
     hass_storage.pop(storage_key("final"))
-    freezer.tick(timedelta(seconds=SAVE_DELAY + 1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
     assert storage_key("final") not in hass_storage
 
 
@@ -425,9 +407,7 @@ async def test_a_change_while_the_snapshot_is_taken_gets_its_own_write(
     written = stored_records(hass_storage, "slices")
     assert (len(written), written[0]["status"]) == (len(many), None)
 
-    freezer.tick(timedelta(seconds=SEND_SAVE_DELAY + 0.1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await advance(hass, freezer, timedelta(seconds=SEND_SAVE_DELAY + 0.1))
     written = stored_records(hass_storage, "slices")
     assert (written[0]["status"], written[-1]["reference"]) == ("delivered", "later")
     assert len(written) == len(many) + 1
@@ -437,7 +417,6 @@ async def test_removing_the_entry_removes_the_outbox(
     hass: HomeAssistant,
     hass_storage: dict[str, Any],
     loaded_entry: MockConfigEntry,
-    gateway: FakeSmsOffice,
 ) -> None:
     await send_sms(hass, recipients=[MOTHER], message="Hi")
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
@@ -457,7 +436,5 @@ async def test_remove_cancels_a_pending_save(
     outbox.add("late", [MOTHER])
     outbox.changed()
     await outbox.async_save_now()
-    freezer.tick(timedelta(seconds=SAVE_DELAY + 1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
     assert storage_key("gone") not in hass_storage

@@ -19,10 +19,17 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smsoffice.const import DOMAIN
-from tests.conftest import GUARD, MOTHER
-from tests.fake_smsoffice import FakeSmsOffice
-from tests.test_cost_control import advance, reload, send_sms, usage_key
+from tests.conftest import (
+    GUARD,
+    MOTHER,
+    advance,
+    reload,
+    send_sms,
+    set_up,
+    set_up_at,
+    store_usage,
+)
+from tests.test_cost_control import again_after_a_restart, usage_key
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -49,23 +56,8 @@ def last_reset(hass: HomeAssistant, entity_id: str) -> datetime:
     return dt_util.parse_datetime(state.attributes[ATTR_LAST_RESET])  # type: ignore[return-value]
 
 
-async def set_up_at(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    entry: MockConfigEntry,
-    local: datetime,
-) -> None:
-    """Set the entry up at a Tbilisi time."""
-    await hass.config.async_set_time_zone("Asia/Tbilisi")
-    freezer.move_to(local)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-
 async def test_usage_sensors(
     hass: HomeAssistant,
-    gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
     entity_registry: er.EntityRegistry,
 ) -> None:
@@ -102,7 +94,6 @@ async def test_usage_sensors(
 async def test_usage_sensors_at_midnight_and_month_end(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    gateway: FakeSmsOffice,
     config_entry: MockConfigEntry,
 ) -> None:
     """Midnight resets the day; the first of the month the month too; no send needed."""
@@ -136,7 +127,6 @@ async def test_usage_sensors_across_a_reload_and_a_restart(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
-    gateway: FakeSmsOffice,
     config_entry: MockConfigEntry,
 ) -> None:
     await set_up_at(
@@ -157,24 +147,11 @@ async def test_usage_sensors_across_a_reload_and_a_restart(
     # stored the day before.)
     assert await hass.config_entries.async_remove(config_entry.entry_id)
     await hass.async_block_till_done()
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=config_entry.entry_id,
-        version=1,
-        minor_version=2,
-        title=config_entry.title,
-        data=dict(config_entry.data),
-        options=dict(config_entry.options),
+    entry = again_after_a_restart(config_entry)
+    store_usage(
+        hass_storage, entry, {**stored, "day": "2026-11-29", "credits_month": 7}
     )
-    hass_storage[usage_key(entry)] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": usage_key(entry),
-        "data": {**stored, "day": "2026-11-29", "credits_month": 7},
-    }
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    assert await set_up(hass, entry)
     assert values(hass) == ("0", "0", "7")
     await send_sms(hass, recipients=[GUARD], message="After the restart")
     assert values(hass) == ("1", "1", "8")
