@@ -30,10 +30,17 @@ from custom_components.smsoffice.const import (
 )
 from custom_components.smsoffice.delivery import REPLAY_SLICE
 from custom_components.smsoffice.sending import RECORD_SLICE
-from tests.conftest import GUARD, MOTHER
+from tests.conftest import (
+    GUARD,
+    MOTHER,
+    held_send,
+    notify as notify_entity,
+    notify_legacy,
+    options_with,
+    send_sms,
+)
 from tests.fake_smsoffice import FakeSmsOffice
-from tests.test_cost_control import CREDITS_TODAY, options_with, send_sms
-from tests.test_notify import MOTHER_ENTITY, notify_entity, notify_legacy
+from tests.test_cost_control import CREDITS_TODAY, MOTHER_ENTITY
 from tests.test_outbox import stored_records
 from tests.test_tracking import announced, callback
 
@@ -108,11 +115,9 @@ async def test_a_duplicate_of_a_send_that_fails_is_sent(
     maybe sent), so the second is sent, not suppressed."""
     await hass.async_block_till_done()  # the legacy action is set up
     change, fault, error = FAILURES[failure]
-    gateway.inject("hold", endpoint="send")
-    first = started(
-        send_sms(hass, recipients=[MOTHER, GUARD], message=TEXT, sender="smsoffice")
+    first = await held_send(
+        hass, gateway, recipients=[MOTHER, GUARD], message=TEXT, sender="smsoffice"
     )
-    await gateway.wait_for_held()
     second = second_send(hass, path)
     await let_run()
     assert not second.done()  # waits for the first, sends nothing meanwhile
@@ -145,11 +150,9 @@ async def test_a_duplicate_of_a_send_accepted_is_suppressed(
     path: str,
 ) -> None:
     """It waits for the first send, which the gateway accepts: suppressed then."""
-    gateway.inject("hold", endpoint="send")
-    first = started(
-        send_sms(hass, recipients=[MOTHER], message=TEXT, reference="gate-1")
+    first = await held_send(
+        hass, gateway, recipients=[MOTHER], message=TEXT, reference="gate-1"
     )
-    await gateway.wait_for_held()
     second = second_send(hass, path)
     await let_run()
     assert not second.done()
@@ -206,11 +209,9 @@ async def test_numbers_partly_out(
 ) -> None:
     """Only Mother's copy is out: the send to both waits (one message, one
     reference), then goes to the night guard only."""
-    gateway.inject("hold", endpoint="send")
-    first = started(
-        send_sms(hass, recipients=[MOTHER], message=TEXT, reference="gate-1")
+    first = await held_send(
+        hass, gateway, recipients=[MOTHER], message=TEXT, reference="gate-1"
     )
-    await gateway.wait_for_held()
     both = started(send_sms(hass, recipients=[MOTHER, GUARD], message=TEXT))
     await let_run()
     assert not both.done()
@@ -264,9 +265,7 @@ async def test_a_waiting_duplicate_holds_no_credits(
 ) -> None:
     """The first send holds the whole day's limit while out: the duplicate
     waiting for it is not refused for the limit, and fits once it failed."""
-    gateway.inject("hold", endpoint="send")
-    first = started(send_sms(hass, recipients=[MOTHER, GUARD], message=TEXT))
-    await gateway.wait_for_held()
+    first = await held_send(hass, gateway, recipients=[MOTHER, GUARD], message=TEXT)
     second = started(send_sms(hass, recipients=[MOTHER], message=TEXT))
     await let_run()
     assert not second.done()
@@ -286,9 +285,7 @@ async def test_a_duplicate_given_up_while_waiting_frees_its_reference(
 ) -> None:
     """A script stopped while its send waits: nothing is sent for it, and its
     reference can be used again."""
-    gateway.inject("hold", endpoint="send")
-    first = started(send_sms(hass, recipients=[MOTHER], message=TEXT))
-    await gateway.wait_for_held()
+    first = await held_send(hass, gateway, recipients=[MOTHER], message=TEXT)
     second = started(
         send_sms(hass, recipients=[MOTHER], message=TEXT, reference="gate-2")
     )
@@ -433,11 +430,9 @@ async def test_entry_unloads_while_the_gateway_refuses_a_send(
 ) -> None:
     """A refusal that comes after the entry lost its set-up: a translated error
     (the repair waits for the next set-up), and the reference is free again."""
-    gateway.inject("hold", endpoint="send")
-    sending = started(
-        send_sms(hass, recipients=[MOTHER], message="Hi", reference="refused-1")
+    sending = await held_send(
+        hass, gateway, recipients=[MOTHER], message="Hi", reference="refused-1"
     )
-    await gateway.wait_for_held()
     reload = await unload_or_set_up_again(hass, gateway, loaded_entry, how)
 
     gateway.balance = 0
@@ -465,11 +460,9 @@ async def test_entry_unloads_while_a_duplicate_waits(
 ) -> None:
     """The duplicate still waiting when the entry unloads goes out once the
     first send failed, and is recorded: its report is matched."""
-    gateway.inject("hold", endpoint="send")
-    first = started(
-        send_sms(hass, recipients=[MOTHER], message=TEXT, sender="smsoffice")
+    first = await held_send(
+        hass, gateway, recipients=[MOTHER], message=TEXT, sender="smsoffice"
     )
-    await gateway.wait_for_held()
     second = started(
         send_sms(hass, recipients=[MOTHER], message=TEXT, reference="gate-2")
     )
@@ -497,9 +490,7 @@ async def test_entry_unloads_while_a_duplicate_waits_for_the_limit(
     """The first send may have gone out (its credits count): the duplicate,
     refused for the daily limit after the entry unloaded, raises the translated
     error (there is no set-up to show the repair with)."""
-    gateway.inject("hold", endpoint="send")
-    first = started(send_sms(hass, recipients=[MOTHER, GUARD], message=TEXT))
-    await gateway.wait_for_held()
+    first = await held_send(hass, gateway, recipients=[MOTHER, GUARD], message=TEXT)
     second = started(send_sms(hass, recipients=[MOTHER], message=TEXT))
     await let_run()
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
@@ -540,11 +531,9 @@ async def test_a_bulk_send_is_recorded_with_the_reports_that_overtook_it(
     them are applied once the last is in, and every record is in when the
     action returns."""
     gateway.balance = 10**6
-    gateway.inject("hold", endpoint="send")
-    sending = started(
-        send_sms(hass, recipients=BULK, message=TEXT, reference="storm-2")
+    sending = await held_send(
+        hass, gateway, recipients=BULK, message=TEXT, reference="storm-2"
     )
-    await gateway.wait_for_held()
     await callback(http, "storm-2", BULK[0])
     await callback(http, "storm-2", BULK[-1])
     assert events == []
@@ -575,11 +564,9 @@ async def test_many_reports_that_overtook_a_send_are_applied_a_slice_at_a_time(
     rest at once. Each is announced once, in the order it came."""
     numbers = BULK[: 3 * REPLAY_SLICE + 1]
     gateway.balance = 10**6
-    gateway.inject("hold", endpoint="send")
-    sending = started(
-        send_sms(hass, recipients=numbers, message=TEXT, reference="storm-4")
+    sending = await held_send(
+        hass, gateway, recipients=numbers, message=TEXT, reference="storm-4"
     )
-    await gateway.wait_for_held()
     for number in numbers:
         await callback(http, "storm-4", number)
     assert events == []
@@ -614,11 +601,9 @@ async def test_stopping_while_a_bulk_send_is_recorded(
     """Cancelled between slices of its records (Home Assistant stops), a send
     the gateway accepted records the rest at once, and counts its credits."""
     gateway.balance = 10**6
-    gateway.inject("hold", endpoint="send")
-    sending = started(
-        send_sms(hass, recipients=BULK, message=TEXT, reference="storm-3")
+    sending = await held_send(
+        hass, gateway, recipients=BULK, message=TEXT, reference="storm-3"
     )
-    await gateway.wait_for_held()
     (task,) = [t for t in asyncio.all_tasks() if t.get_name().endswith("storm-3")]
     outbox = loaded_entry.runtime_data.tracker.outbox
     gateway.release()
@@ -650,17 +635,14 @@ async def test_stopping_keeps_the_schedule_of_a_send_out(
     """Home Assistant stops while a scheduled send is out: it is kept as maybe
     sent, with its time (its status is not asked for before then)."""
     schedule = dt_util.utcnow().replace(microsecond=0) + timedelta(hours=3)
-    gateway.inject("hold", endpoint="send")
-    sending = started(
-        send_sms(
-            hass,
-            recipients=[MOTHER],
-            message="Later",
-            reference="later-1",
-            schedule=schedule.isoformat(),
-        )
+    sending = await held_send(
+        hass,
+        gateway,
+        recipients=[MOTHER],
+        message="Later",
+        reference="later-1",
+        schedule=schedule.isoformat(),
     )
-    await gateway.wait_for_held()
 
     await hass.async_stop()
     with pytest.raises(asyncio.CancelledError):
