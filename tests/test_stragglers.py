@@ -21,7 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smsoffice.const import DOMAIN
-from custom_components.smsoffice.outbox import SAVE_DELAY
+from custom_components.smsoffice.outbox import MAX_RECORDS, SAVE_DELAY
 from custom_components.smsoffice.status_polling import (
     MAX_REQUESTS_IN_FLIGHT,
     MAX_REQUESTS_PER_MINUTE,
@@ -230,3 +230,27 @@ async def test_stragglers_within_the_budget_oldest_first(
     per_minute = Counter(int((r.at - started) // 60) for r in asked)
     assert max(per_minute.values()) <= MAX_REQUESTS_PER_MINUTE
     assert gateway.most_in_flight["status"] <= MAX_REQUESTS_IN_FLIGHT
+
+
+async def test_the_checks_keep_no_message_the_outbox_dropped(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """Bulk sends past the outbox's bound: the checks' queue keeps no record the
+    outbox dropped (half an hour before their check comes), nor grows past it."""
+    gateway.balance = 10**6
+    for first in (0, MAX_RECORDS // 2 + 1):
+        numbers = [
+            f"995577{index:06d}" for index in range(first, first + MAX_RECORDS // 2 + 1)
+        ]
+        await hass.services.async_call(
+            DOMAIN,
+            "send_sms",
+            {"recipients": numbers, "message": "Water cut"},
+            blocking=True,
+        )
+    outbox = loaded_entry.runtime_data.tracker.outbox
+    assert len(outbox) == MAX_RECORDS
+    # Internals: nothing else shows what is kept in memory.
+    queued = [record for _, _, record, _ in loaded_entry.runtime_data.poller._queue]
+    assert len(queued) == MAX_RECORDS
+    assert all(outbox.holds(record) for record in queued)

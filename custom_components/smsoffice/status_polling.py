@@ -209,15 +209,18 @@ class StatusPoller:
         """Ask about newly sent messages later (`STATUS_POLL_FIRST`, `STRAGGLER_FIRST`)."""
         if not self._running:
             return
-        head = self._queue[0][0] if self._queue else None
+        queue = self._queue
+        # What no longer needs asking leaves the head now, as `_next` drops
+        # it when due: the oldest records leave the outbox first (a bulk send
+        # drops as many as it adds), and the queue does not keep them alive
+        # for the half hour to their check, nor grow past the outbox.
+        while queue and not self._current(queue[0][0], queue[0][2]):
+            self._nothing_to_ask(heapq.heappop(queue)[2])
+        head = queue[0][0] if queue else None
         for record in records:
             self._push(record, record.goes_out_at + self._first, heap=True)
         self._tracker.outbox.changed()
-        if (
-            self._cancel_timer is not None
-            and head is not None
-            and self._queue[0][0] >= head
-        ):
+        if self._cancel_timer is not None and head is not None and queue[0][0] >= head:
             return  # the timer set wakes by the queue's head, before these
         self._pump()
 
