@@ -58,6 +58,7 @@ from custom_components.smsoffice.client.transliteration import (
     transliterate,
 )
 from custom_components.smsoffice.const import DOMAIN, EVENT_DELIVERY_STATUS
+from custom_components.smsoffice.entity import delivery_unique_id
 from custom_components.smsoffice.notify import LEGACY_DATA_SCHEMA
 from custom_components.smsoffice.services import (
     ESTIMATE_SCHEMA,
@@ -67,7 +68,7 @@ from custom_components.smsoffice.services import (
     SERVICE_GET_MESSAGE_STATUS,
     SERVICE_SEND_SMS,
 )
-from tests.conftest import GUARD, MOTHER, SENDER, WEBHOOK_ID
+from tests.conftest import GUARD, MOTHER, SENDER, WEBHOOK_ID, subentry_id
 from tests.fake_smsoffice import FakeSmsOffice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -430,6 +431,8 @@ async def test_documented_entity_ids_exist(
         f"sensor.{ENTRY_SLUG}_credits_today",
         f"sensor.{ENTRY_SLUG}_credits_this_month",
         f"event.{ENTRY_SLUG}_mother_delivery_report",
+        # The account's, in the dashboard example's logbook card.
+        f"event.{ENTRY_SLUG}_delivery_reports_other_numbers",
     }
     assert hass.services.has_service("notify", ENTRY_SLUG)
     for entity_id in named - {f"notify.{ENTRY_SLUG}"}:
@@ -473,12 +476,16 @@ async def test_dashboard_card_example(
     loaded_entry: MockConfigEntry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    """The card shows entities the entry has, and attributes the event carries."""
-    ((block, card),) = [
+    """The cards show entities the entry has: sensors, reports and their rows."""
+    ((block, stack),) = [
         (block, data)
         for block, data in _blocks_in("Usage sensors")
-        if data.get("type") == "entities"
+        if data.get("type") == "vertical-stack"
     ]
+    assert set(stack) == {"type", "cards"}, block.id
+    (card,) = [card for card in stack["cards"] if card["type"] == "entities"]
+    (logbook,) = [card for card in stack["cards"] if card["type"] == "logbook"]
+    assert len(stack["cards"]) == 2, block.id
     await hass.async_block_till_done()
     rows = [
         {"entity": row} if isinstance(row, str) else row for row in card["entities"]
@@ -503,6 +510,22 @@ async def test_dashboard_card_example(
         if row.get("type") == "attribute":
             assert row["entity"].startswith("event."), row
             assert row["attribute"] in event_attributes, row
+
+    # The logbook card (its options as the frontend's card editor takes
+    # them): the delivery event entities, Mother's and the account's.
+    assert set(logbook) <= {"type", "title", "hours_to_show", "target"}, logbook
+    assert isinstance(logbook["hours_to_show"], int), logbook
+    assert set(logbook["target"]) == {"entity_id"}, logbook
+    reporting = logbook["target"]["entity_id"]
+    mother = subentry_id(loaded_entry, MOTHER)
+    assert reporting == [
+        entity_registry.async_get_entity_id(
+            "event", DOMAIN, delivery_unique_id(loaded_entry.entry_id, recipient)
+        )
+        for recipient in (mother, None)
+    ], block.id
+    for entity_id in reporting:
+        assert hass.states.get(entity_id), entity_id
 
 
 # --------------------------------------------------------------------------
