@@ -26,6 +26,12 @@ later, ``SEND_SAVE_DELAY``) is made at once after it, outside the timed steps,
 and its stall reported on its own line: left to its timer, it lands in
 whichever step runs then, a later send's stall included.
 
+As in ``webhook_burst``, the heap built before the measured steps (Home
+Assistant's own, ~230,000 objects) is frozen (``gc.freeze()``): a full
+collection of it stalls the loop 100-150 ms on a small machine, and lands in
+whichever step's allocations trigger it (the outbox save's, most often).
+Collections during the steps are timed and reported on their own line.
+
 Every one of these written forms is one that skips ``phonenumbers``' parser
 (``client/numbers.py``: a Georgian number written a common way, in ASCII
 digits): the baseline is what the parser would cost, and the report says how
@@ -44,6 +50,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+import gc
 import itertools
 from pathlib import Path
 import sys
@@ -138,6 +145,13 @@ class Sends:
 
     saves: list[float] = field(default_factory=list)
     save_blame: Counter[str] = field(default_factory=Counter)
+    gc_longest: float = 0.0
+    gc_full: int = 0
+
+    def add_gc(self, stall: StallMeter) -> None:
+        """Note the garbage collections timed during a step."""
+        self.gc_longest = max(self.gc_longest, stall.gc_max)
+        self.gc_full += stall.gc_full
 
     def add(self, sent: int, stall: StallMeter) -> None:
         """Record one send and its stall meter's figures."""
@@ -145,11 +159,13 @@ class Sends:
         self.stalls.append(stall.max_lateness)
         self.ticks.append(stall.ticks)
         self.blame.update(stall.blame)
+        self.add_gc(stall)
 
     def add_save(self, stall: StallMeter) -> None:
         """Record the stall of the outbox save that followed a send."""
         self.saves.append(stall.max_lateness)
         self.save_blame.update(stall.blame)
+        self.add_gc(stall)
 
 
 async def run(count: int, repeats: int) -> None:
@@ -239,8 +255,25 @@ async def run(count: int, repeats: int) -> None:
             "raw POST to the gateway": gateway,
             "ours (send_sms, end to end)": ours,
         }
-        times: dict[str, list[float]] = {name: [] for name in kinds}
-        names = list(kinds)
+        times = await rotate(kinds, repeats)
+        await hass.async_block_till_done()
+
+    report(times, count, sends)
+
+
+async def rotate(
+    kinds: dict[str, Callable[[], Awaitable[float]]], repeats: int
+) -> dict[str, list[float]]:
+    """Time each kind once per repetition, in rotating order, after a warm-up.
+
+    The heap built before is frozen meanwhile (see the module's docstring).
+    """
+    times: dict[str, list[float]] = {name: [] for name in kinds}
+    names = list(kinds)
+    gc.collect()
+    gc.freeze()
+    await asyncio.sleep(0.05)  # the tick that spanned the collection ends
+    try:
         for number in range(1 + repeats):
             shift = number % len(names)
             for name in names[shift:] + names[:shift]:
@@ -248,9 +281,9 @@ async def run(count: int, repeats: int) -> None:
                 if number:
                     times[name].append(elapsed)
                 await asyncio.sleep(0)
-        await hass.async_block_till_done()
-
-    report(times, count, sends)
+    finally:
+        gc.unfreeze()
+    return times
 
 
 def report(
@@ -285,6 +318,10 @@ def report(
         f"longest stall {max(sends.saves) * 1000:,.0f} ms "
         f"(median {median(sends.saves) * 1000:,.0f} ms); stall samples: "
         f"{blame_line(sends.save_blame)}"
+    )
+    print(
+        "garbage collections during the sends and saves (heap built before them "
+        f"frozen): longest {sends.gc_longest * 1000:.0f} ms, {sends.gc_full} full"
     )
     stall, save = max(stalls), max(sends.saves)
     print(
