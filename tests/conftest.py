@@ -33,6 +33,8 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.smsoffice.config_flow import account_id
 from custom_components.smsoffice.const import (
@@ -142,6 +144,15 @@ async def http(
     yield await hass_client_no_auth()
     if loaded_entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's extension, in `tests/snapshots` as in core.
+
+    Chosen here: which plugin's `snapshot` fixture wins varies by harness.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture

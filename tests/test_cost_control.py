@@ -104,11 +104,9 @@ async def save_options(
 ) -> None:
     """Change options in the options form, as a user does; the entry reloads."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    current = {
-        key: entry.options[key]
-        for key in result["data_schema"].schema
-        if key in entry.options
-    }
+    # The form's keys are schema markers: as the frontend sends them, strings.
+    keys = [str(key) for key in result["data_schema"].schema]
+    current = {key: entry.options[key] for key in keys if key in entry.options}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**current, **changes}
     )

@@ -10,8 +10,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
     issue_registry as ir,
 )
 import pytest
@@ -32,7 +30,6 @@ from custom_components.smsoffice.status_polling import StatusPoller
 from tests.conftest import (
     API_KEY,
     SECOND_WEBHOOK_ID,
-    SENDER,
     WEBHOOK_ID,
     CloudNotAvailableError,
     account_entry,
@@ -64,12 +61,10 @@ def webhooks(hass: HomeAssistant) -> dict[str, Any]:
 
 
 async def test_setup(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    loaded_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
-    """Setup checks the key, and brings up everything on one service device."""
+    """Setup checks the key, and brings up everything (on one service device:
+    tests/test_entities.py)."""
     assert loaded_entry.state is ConfigEntryState.LOADED
     data = loaded_entry.runtime_data
     assert isinstance(data, SmsOfficeData)
@@ -80,31 +75,6 @@ async def test_setup(
     assert isinstance(data.poller, StatusPoller)
     assert data.client.base_url == gateway.url
     assert [r.query["key"] for r in gateway.requests_to("balance")] == [API_KEY]
-
-    device = entry_device(hass, loaded_entry)
-    assert device is not None
-    assert device.entry_type is dr.DeviceEntryType.SERVICE
-    assert device.name == f"SMS Office {SENDER}"
-    assert device.manufacturer == "smsoffice.ge"
-    entities = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
-    assert sorted(entity.entity_id for entity in entities) == [
-        "event.sms_office_homealarm_delivery_reports_other_numbers",
-        "event.sms_office_homealarm_mother_delivery_report",
-        "event.sms_office_homealarm_night_guard_delivery_report",
-        MOTHER_ENTITY,
-        "notify.sms_office_homealarm_night_guard",
-        "sensor.sms_office_homealarm_balance",
-        "sensor.sms_office_homealarm_credits_this_month",
-        "sensor.sms_office_homealarm_credits_today",
-        "sensor.sms_office_homealarm_messages_sent_today",
-    ]
-    # The account's own entities sit on its service device.
-    by_id = {entity.entity_id: entity for entity in entities}
-    assert by_id["sensor.sms_office_homealarm_balance"].device_id == device.id
-    assert (
-        by_id["event.sms_office_homealarm_delivery_reports_other_numbers"].device_id
-        == device.id
-    )
 
     assert WEBHOOK_ID in webhooks(hass)
     assert hass.services.has_service("notify", LEGACY_SERVICE)

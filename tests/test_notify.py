@@ -10,10 +10,8 @@ from homeassistant.components.notify import (
     ATTR_MESSAGE,
     ATTR_TITLE,
     DOMAIN as NOTIFY_DOMAIN,
-    NotifyEntityFeature,
 )
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import ATTR_SUPPORTED_FEATURES, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -84,46 +82,6 @@ pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 # ------------------------------------------------------------------ entities
-
-
-async def test_an_entity_per_recipient(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
-) -> None:
-    registry = er.async_get(hass)
-    entities = {
-        entity.entity_id: entity
-        for entity in er.async_entries_for_config_entry(registry, loaded_entry.entry_id)
-        if entity.domain == NOTIFY_DOMAIN
-    }
-    assert set(entities) == {MOTHER_ENTITY, GUARD_ENTITY}
-    by_number = {
-        subentry.data["number"]: subentry.subentry_id
-        for subentry in loaded_entry.subentries.values()
-    }
-    assert entities[MOTHER_ENTITY].config_subentry_id == by_number[MOTHER]
-    assert entities[GUARD_ENTITY].config_subentry_id == by_number[GUARD]
-    state = hass.states.get(MOTHER_ENTITY)
-    assert state is not None
-    assert state.state == STATE_UNKNOWN
-    assert state.attributes[ATTR_SUPPORTED_FEATURES] == NotifyEntityFeature.TITLE
-    assert state.attributes["friendly_name"] == "SMS Office HomeAlarm Mother"
-
-    # Each recipient has its own device, under the account's service device.
-    devices = dr.async_get(hass)
-    balance = registry.async_get("sensor.sms_office_homealarm_balance")
-    assert balance is not None
-    service = devices.async_get(balance.device_id or "")
-    assert service is not None
-    assert service.identifiers == {(DOMAIN, loaded_entry.entry_id)}
-    for entity_id, number in ((MOTHER_ENTITY, MOTHER), (GUARD_ENTITY, GUARD)):
-        device_id = entities[entity_id].device_id
-        assert device_id is not None
-        device = devices.async_get(device_id)
-        assert device is not None
-        assert device.identifiers == {
-            (DOMAIN, f"{loaded_entry.entry_id}_{by_number[number]}")
-        }
-        assert device.via_device_id == service.id
 
 
 def service_and_recipient_devices(

@@ -120,35 +120,6 @@ async def test_a_report_is_one_event_of_one_entity(
     )
 
 
-async def test_her_entity_is_on_her_device(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    device_registry: dr.DeviceRegistry,
-) -> None:
-    """The device of her notify entity, which belongs to her subentry."""
-    mother = subentry_id(loaded_entry, MOTHER)
-    entity = entity_registry.async_get(MOTHER_EVENTS)
-    notify = entity_registry.async_get(MOTHER_NOTIFY)
-    assert entity is not None
-    assert notify is not None
-    assert entity.device_id == notify.device_id
-    assert entity.config_subentry_id == mother
-    assert entity.unique_id == f"{loaded_entry.entry_id}_recipient_{mother}_delivery"
-    device = device_registry.async_get(entity.device_id or "")
-    assert device is not None
-    assert device.identifiers == {(DOMAIN, f"{loaded_entry.entry_id}_{mother}")}
-    assert device.name == "SMS Office HomeAlarm Mother"
-
-    account = entity_registry.async_get(ACCOUNT_EVENTS)
-    assert account is not None
-    assert account.unique_id == f"{loaded_entry.entry_id}_delivery"
-    assert account.config_subentry_id is None
-    service = device_registry.async_get(account.device_id or "")
-    assert service is not None
-    assert service.identifiers == {(DOMAIN, loaded_entry.entry_id)}
-
-
 async def test_other_systems_reports(
     hass: HomeAssistant,
     http: TestClient,

@@ -12,6 +12,7 @@ encodes in a worker thread.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 import threading
 from typing import Any
@@ -28,43 +29,48 @@ from custom_components.smsoffice.const import DOMAIN
 from custom_components.smsoffice.outbox import SAVE_DELAY, SEND_SAVE_DELAY
 from custom_components.smsoffice.storage import LOST_AFTER
 from custom_components.smsoffice.usage import SAVE_DELAY as USAGE_SAVE_DELAY
-from tests.conftest import MOTHER, WEBHOOK_ID
-from tests.test_outbox import send_sms, stored_records
-from tests.test_tracking import advance
+from tests.conftest import MOTHER, advance, report, send_sms
+from tests.test_outbox import stored_records
 
 NUMBERS = [f"99555500{i:04d}" for i in range(60)]
 SECOND = timedelta(seconds=1)
 
 
-def stored_statuses(hass_storage: dict[str, Any], entry_id: str) -> dict[str, Any]:
-    """Return the stored status of each destination of the outbox's file."""
-    if f"{DOMAIN}.outbox.{entry_id}" not in hass_storage:
-        return {}
-    return {
-        r["destination"]: r["status"] for r in stored_records(hass_storage, entry_id)
-    }
+@dataclass
+class Files:
+    """What the entry's files hold (as the store last wrote them)."""
+
+    hass_storage: dict[str, Any]
+    entry_id: str
+
+    def statuses(self) -> dict[str, Any]:
+        """Return the stored status of each destination of the outbox."""
+        if f"{DOMAIN}.outbox.{self.entry_id}" not in self.hass_storage:
+            return {}
+        records = stored_records(self.hass_storage, self.entry_id)
+        return {record["destination"]: record["status"] for record in records}
+
+    def usage(self) -> dict[str, Any]:
+        """Return the usage counts as stored ({} before the first write)."""
+        stored = self.hass_storage.get(f"{DOMAIN}.usage.{self.entry_id}")
+        return {} if stored is None else dict(stored["data"])
 
 
-def stored_usage(hass_storage: dict[str, Any], entry_id: str) -> dict[str, Any]:
-    """Return the usage counts as stored ({} before the first write)."""
-    stored = hass_storage.get(f"{DOMAIN}.usage.{entry_id}")
-    return {} if stored is None else dict(stored["data"])
+@pytest.fixture
+def files(hass_storage: dict[str, Any], loaded_entry: MockConfigEntry) -> Files:
+    """The files of the entry, set up."""
+    return Files(hass_storage, loaded_entry.entry_id)
 
 
-async def report(http: TestClient, reference: str, number: str) -> None:
+async def delivered(http: TestClient, reference: str, number: str) -> None:
     """smsoffice.ge calls the webhook: delivered."""
-    response = await http.get(
-        f"/api/webhook/{WEBHOOK_ID}",
-        params={"reference": reference, "status": "delivered", "destination": number},
-    )
-    assert response.status == 200
+    await report(http, reference, number, "delivered")
 
 
 async def test_reports_every_second_are_written_within_the_deadline(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    hass_storage: dict[str, Any],
-    loaded_entry: MockConfigEntry,
+    files: Files,
     http: TestClient,
 ) -> None:
     """A report a second for a minute: none waits more than `SAVE_DELAY` for the file.
@@ -72,18 +78,17 @@ async def test_reports_every_second_are_written_within_the_deadline(
     A send in the middle of it is written within a second or two all the
     same (its deadline is sooner than the reports' one).
     """
-    entry_id = loaded_entry.entry_id
     sent = await send_sms(hass, recipients=NUMBERS, message="Campaign")
     await advance(hass, freezer, timedelta(seconds=SEND_SAVE_DELAY))
-    assert stored_statuses(hass_storage, entry_id) == dict.fromkeys(NUMBERS)
+    assert files.statuses() == dict.fromkeys(NUMBERS)
 
     later: dict[str, Any] = {}
     for second, number in enumerate(NUMBERS):
-        await report(http, sent["reference"], number)
+        await delivered(http, sent["reference"], number)
         if second == 30:
             later = await send_sms(hass, recipients=[MOTHER], message="Meanwhile")
         await advance(hass, freezer, SECOND)
-        stored = stored_statuses(hass_storage, entry_id)
+        stored = files.statuses()
         # Each report reported `SAVE_DELAY` seconds ago (or longer) is written.
         written_by_now = NUMBERS[: max(0, second + 1 - int(SAVE_DELAY))]
         assert all(stored[n] == "delivered" for n in written_by_now), second
@@ -92,7 +97,7 @@ async def test_reports_every_second_are_written_within_the_deadline(
     assert later["reference"]
 
     await advance(hass, freezer, timedelta(seconds=SAVE_DELAY))
-    assert set(stored_statuses(hass_storage, entry_id).values()) == {
+    assert set(files.statuses().values()) == {
         "delivered",
         None,  # the send to MOTHER had no report
     }
@@ -101,24 +106,20 @@ async def test_reports_every_second_are_written_within_the_deadline(
 async def test_sends_every_half_second_are_counted_in_the_file(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    hass_storage: dict[str, Any],
-    loaded_entry: MockConfigEntry,
+    files: Files,
 ) -> None:
     """Sends that keep coming do not hold back the counts nor the records."""
-    entry_id = loaded_entry.entry_id
     half = timedelta(seconds=0.5)
     for sent, number in enumerate(NUMBERS[:20], start=1):
         await send_sms(hass, recipients=[number], message=f"Alarm {sent}")
         await advance(hass, freezer, half)
         # Written at most a second (and the half second of this step) later.
         behind = int((USAGE_SAVE_DELAY + 0.5) / 0.5)
-        assert stored_usage(hass_storage, entry_id).get("sent_today", 0) >= (
-            sent - behind
-        ), sent
-        assert len(stored_statuses(hass_storage, entry_id)) >= sent - behind, sent
+        assert files.usage().get("sent_today", 0) >= (sent - behind), sent
+        assert len(files.statuses()) >= sent - behind, sent
     await advance(hass, freezer, timedelta(seconds=SEND_SAVE_DELAY))
-    assert stored_usage(hass_storage, entry_id)["sent_today"] == 20
-    assert len(stored_statuses(hass_storage, entry_id)) == 20
+    assert files.usage()["sent_today"] == 20
+    assert len(files.statuses()) == 20
 
 
 @pytest.fixture
@@ -154,11 +155,10 @@ def written_from_a_thread(
         yield waited
 
 
-async def test_the_snapshot_is_taken_in_the_event_loop(  # noqa: PLR0917
+async def test_the_snapshot_is_taken_in_the_event_loop(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    hass_storage: dict[str, Any],
-    loaded_entry: MockConfigEntry,
+    files: Files,
     http: TestClient,
     written_from_a_thread: list[tuple[str, bool]],
 ) -> None:
@@ -167,10 +167,9 @@ async def test_the_snapshot_is_taken_in_the_event_loop(  # noqa: PLR0917
     The event loop changes them in place (reports, sends), so another
     thread reading them could see a half-made change or a dict changing size.
     """
-    entry_id = loaded_entry.entry_id
     sent = await send_sms(hass, recipients=NUMBERS[:3], message="Campaign")
     await advance(hass, freezer, timedelta(seconds=SEND_SAVE_DELAY))
-    await report(http, sent["reference"], NUMBERS[0])
+    await delivered(http, sent["reference"], NUMBERS[0])
     await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
 
     # The outbox twice (the send, the report), the counts once.
@@ -179,12 +178,12 @@ async def test_the_snapshot_is_taken_in_the_event_loop(  # noqa: PLR0917
         ("outbox", True),
         ("usage", True),
     ]
-    assert stored_statuses(hass_storage, entry_id) == {
+    assert files.statuses() == {
         NUMBERS[0]: "delivered",
         NUMBERS[1]: None,
         NUMBERS[2]: None,
     }
-    usage = stored_usage(hass_storage, entry_id)
+    usage = files.usage()
     assert usage["sent_today"] == 3
     assert [row[1] for row in usage["recent"]] == NUMBERS[:3]
 
@@ -192,14 +191,12 @@ async def test_the_snapshot_is_taken_in_the_event_loop(  # noqa: PLR0917
 async def test_a_write_that_never_took_its_snapshot_does_not_stop_saving(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    hass_storage: dict[str, Any],
-    loaded_entry: MockConfigEntry,
+    files: Files,
     http: TestClient,
 ) -> None:
     """2025.4's store makes the folder before it asks for the data: an error there
     ends the write without a snapshot. A later change is written all the same.
     """
-    entry_id = loaded_entry.entry_id
     mocked_write = Store._async_write_data
     lost: list[str] = []
 
@@ -213,12 +210,12 @@ async def test_a_write_that_never_took_its_snapshot_does_not_stop_saving(
         sent = await send_sms(hass, recipients=NUMBERS[:2], message="Campaign")
         await advance(hass, freezer, timedelta(seconds=SEND_SAVE_DELAY))
         assert lost
-        assert stored_statuses(hass_storage, entry_id) == {}
+        assert files.statuses() == {}
 
         await advance(hass, freezer, timedelta(seconds=LOST_AFTER))
-        await report(http, sent["reference"], NUMBERS[0])
+        await delivered(http, sent["reference"], NUMBERS[0])
         await advance(hass, freezer, timedelta(seconds=SAVE_DELAY))
-    assert stored_statuses(hass_storage, entry_id) == {
+    assert files.statuses() == {
         NUMBERS[0]: "delivered",
         NUMBERS[1]: None,
     }

@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 import logging
 
-from homeassistant.components.sensor import ATTR_STATE_CLASS, SensorStateClass
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
     issue_registry as ir,
 )
 from homeassistant.helpers.update_coordinator import UpdateFailed
@@ -22,7 +19,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.smsoffice.const import BALANCE_INTERVAL, CONF_LOW_BALANCE, DOMAIN
 from tests.conftest import (
     API_KEY,
-    SENDER,
     issue,
     notify,
     options_with,
@@ -53,29 +49,6 @@ def logged(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
             else record.levelno == level
         )
     ]
-
-
-async def test_balance_sensor(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    device_registry: dr.DeviceRegistry,
-) -> None:
-    """The sensor shows the messages left, as a measurement, on the device."""
-    state = hass.states.get(BALANCE)
-    assert state is not None
-    assert state.state == "1000"
-    assert state.attributes[ATTR_STATE_CLASS] is SensorStateClass.MEASUREMENT
-    assert state.attributes[ATTR_UNIT_OF_MEASUREMENT] == "SMS"
-    assert state.attributes["friendly_name"] == f"SMS Office {SENDER} Balance"
-
-    entity = entity_registry.async_get(BALANCE)
-    assert entity is not None
-    assert entity.unique_id == f"{loaded_entry.entry_id}_balance"
-    assert entity.translation_key == "balance"
-    device = device_registry.async_get(entity.device_id)
-    assert device is not None
-    assert device.identifiers == {(DOMAIN, loaded_entry.entry_id)}
 
 
 async def test_balance_is_polled_every_30_minutes(
