@@ -92,11 +92,26 @@ def usage_key(entry: MockConfigEntry) -> str:
     return f"{DOMAIN}.usage.{entry.entry_id}"
 
 
-def again_after_a_restart(entry: MockConfigEntry) -> MockConfigEntry:
-    """Return the entry as the next run of Home Assistant loads it (not set up)."""
-    return account_entry(
+async def restarted(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    entry: MockConfigEntry,
+    stored: dict[str, Any],
+) -> MockConfigEntry:
+    """Restart: a new Home Assistant knows only `stored` of the entry's usage.
+
+    The entry is removed (its file with it) and added again, with the file as
+    an earlier run left it; returned set up.
+    """
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert usage_key(entry) not in hass_storage
+    again = account_entry(
         entry.data[CONF_BASE_URL], entry_id=entry.entry_id, options=dict(entry.options)
     )
+    store_usage(hass_storage, again, stored)
+    assert await set_up(hass, again)
+    return again
 
 
 async def save_options(
@@ -392,9 +407,7 @@ async def test_daily_limit_survives_reload_and_is_stored(
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 4})])
 async def test_daily_limit_after_a_restart(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    config_entry: MockConfigEntry,
+    hass: HomeAssistant, hass_storage: dict[str, Any], config_entry: MockConfigEntry
 ) -> None:
     """What an earlier run of Home Assistant stored counts: 3 of 4 used today."""
     now = dt_util.now()
@@ -500,34 +513,32 @@ async def test_a_raise_that_leaves_no_room_keeps_the_issue(
     await send_sms(hass, recipients=[MOTHER], message="The fifth credit")
 
 
-@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 5})])
-async def test_a_send_that_goes_through_with_credits_left_clears_the_issue(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+@pytest.mark.parametrize(
+    ("options", "then", "kept"),
+    [
+        (options_with(**{CONF_DAILY_CREDIT_LIMIT: 5}), [MOTHER], False),  # 3: 2 left
+        (options_with(**{CONF_DAILY_CREDIT_LIMIT: 4}), [MOTHER, GUARD], True),  # 4
+    ],
+    ids=["credits_left_clear_it", "the_last_credits_keep_it"],
+)
+async def test_a_send_after_a_refusal(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, then: list[str], kept: bool
 ) -> None:
-    """A send refused with 3 credits left; sends after it show there is room."""
+    """A send refused (3 or 2 credits left); a send after it that leaves room
+    shows there is room and clears the issue, one that uses the last credits
+    keeps it."""
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")  # 2
     await over_the_limit(hass, MOTHER, GUARD, message="x" * 161)  # 4
     assert limit_issue(hass, loaded_entry) is not None
 
-    await send_sms(hass, recipients=[MOTHER], message="One")  # 3: 2 left
-    assert limit_issue(hass, loaded_entry) is None
-
-
-@pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 4})])
-async def test_a_send_that_uses_the_last_credits_keeps_the_issue(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
-) -> None:
-    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two")  # 2
-    await over_the_limit(hass, MOTHER, GUARD, message="x" * 161)  # 4
-    await send_sms(hass, recipients=[MOTHER, GUARD], message="Two more")  # 4: none left
-    assert_limit_issue(hass, loaded_entry, 4)
+    await send_sms(hass, recipients=then, message="After")
+    found = limit_issue(hass, loaded_entry)
+    assert (found is not None and found.active) is kept
 
 
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 2})])
 async def test_the_limit_issue_survives_a_restart(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    loaded_entry: MockConfigEntry,
+    hass: HomeAssistant, hass_storage: dict[str, Any], loaded_entry: MockConfigEntry
 ) -> None:
     """Home Assistant keeps the issue through a restart (inactive): the set-up shows it."""
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two credits")
@@ -642,12 +653,7 @@ async def test_duplicates_across_a_reload_and_a_restart(
     assert digest
 
     # A restart: only what was stored is known.
-    assert await hass.config_entries.async_remove(loaded_entry.entry_id)
-    await hass.async_block_till_done()
-    assert usage_key(loaded_entry) not in hass_storage
-    entry = again_after_a_restart(loaded_entry)
-    store_usage(hass_storage, entry, stored)
-    assert await set_up(hass, entry)
+    await restarted(hass, hass_storage, loaded_entry, stored)
     again = await send_sms(hass, recipients=["+995555123456"], message="Gate open")
     assert again["status"] == "suppressed"
     assert again["reference"] == first["reference"]
@@ -692,8 +698,7 @@ async def test_recent_messages_kept_to_their_bounds(
 
 
 async def test_removing_the_entry_clears_the_limit_issue(
-    hass: HomeAssistant,
-    config_entry: MockConfigEntry,
+    hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
     config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(

@@ -190,9 +190,7 @@ async def test_not_delivered_fires_a_real_automation(
 
 
 async def test_delivered_fires_once_per_report(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    http: TestClient,
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, http: TestClient
 ) -> None:
     device = entry_device(hass, loaded_entry)
     calls = await automation_with(hass, device.id, "delivered", recipient=GUARD)
@@ -244,9 +242,7 @@ async def test_a_recipients_trigger_fires_for_her_reports(
 
 
 async def test_a_recipients_trigger_follows_her_number(
-    hass: HomeAssistant,
-    http: TestClient,
-    loaded_entry: MockConfigEntry,
+    hass: HomeAssistant, http: TestClient, loaded_entry: MockConfigEntry
 ) -> None:
     """Her number changed after the automation was set up: her new one counts."""
     device = entry_device(hass, loaded_entry, MOTHER)

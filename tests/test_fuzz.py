@@ -73,21 +73,15 @@ from custom_components.smsoffice.client import (
     SmsOfficeClient,
     SmsOfficeError,
 )
-from custom_components.smsoffice.const import DOMAIN
 from custom_components.smsoffice.webhook import (
     GEORGIA,
     MalformedCallbackError,
     _add_form_fields,
     parse_report,
 )
-from tests.conftest import API_KEY, MOTHER, SENDER, WEBHOOK_ID
+from tests.conftest import API_KEY, MOTHER, SENDER, WEBHOOK_PATH, send_sms
 from tests.hypothesis_profiles import SHARED_FIXTURES, load_profile
 
-PROFILE: Final = load_profile()
-# Inherits everything else from the active profile (at import time).
-SHARED = settings(suppress_health_check=SHARED_FIXTURES, deadline=None)
-
-WEBHOOK_PATH: Final = f"/api/webhook/{WEBHOOK_ID}"
 FIELDS: Final = (
     "reference",
     "destination",
@@ -100,6 +94,10 @@ STATUSES: Final = ("pending", "delivered", "undelivered", "expired", "unknown")
 METHODS: Final = ("GET", "POST", "PUT", "HEAD")
 MAX_SIZE: Final = 64 * 1024
 SENT_REFERENCE: Final = "fuzz-sent-0001"
+
+PROFILE: Final = load_profile()
+# Inherits everything else from the active profile (at import time).
+SHARED = settings(suppress_health_check=SHARED_FIXTURES, deadline=None)
 
 # --------------------------------------------------------------- strategies
 
@@ -399,12 +397,7 @@ def filtered_by_home_assistant(url: URL) -> bool:
 @pytest.fixture
 async def sent(hass: HomeAssistant, http: TestClient) -> str:
     """Send a message to Mother with a known reference; return the reference."""
-    await hass.services.async_call(
-        DOMAIN,
-        "send_sms",
-        {"recipients": [MOTHER], "message": "Fuzz", "reference": SENT_REFERENCE},
-        blocking=True,
-    )
+    await send_sms(hass, recipients=[MOTHER], message="Fuzz", reference=SENT_REFERENCE)
     await hass.async_block_till_done()
     return SENT_REFERENCE
 
@@ -795,6 +788,12 @@ async def client(
         yield SmsOfficeClient(session, API_KEY, base_url=url, timeout=5, retry_delay=0)
 
 
+@pytest.fixture
+def served(answer_server: tuple[str, Answer]) -> Answer:
+    """The answer the server gives (a test changes it to change the answer)."""
+    return answer_server[1]
+
+
 async def _call(client: SmsOfficeClient, operation: str) -> Any:
     if operation == "balance":
         return await client.get_balance()
@@ -807,12 +806,11 @@ async def _call(client: SmsOfficeClient, operation: str) -> Any:
 @given(answer=answers(), operation=st.sampled_from(["balance", "status", "send"]))
 async def test_client_reads_any_answer(
     client: SmsOfficeClient,
-    answer_server: tuple[str, Answer],
+    served: Answer,
     answer: Answer,
     operation: str,
 ) -> None:
     """Only SmsOfficeError subclasses; a value only from an answer that has one."""
-    _, served = answer_server
     served.status, served.body = answer.status, answer.body
     served.content_type, served.content_encoding = (
         answer.content_type,
@@ -1019,12 +1017,11 @@ _LONG_BALANCE: Final = b"9" * 5_000
 )
 async def test_answers_found_by_fuzzing_are_client_errors(
     client: SmsOfficeClient,
-    answer_server: tuple[str, Answer],
+    served: Answer,
     operation: str,
     body: bytes,
 ) -> None:
     """Answers the fuzzing found: each must be an SmsOfficeError like any other."""
-    _, served = answer_server
     served.body = body
     with pytest.raises(SmsOfficeError):
         await _call(client, operation)

@@ -348,9 +348,7 @@ async def test_one_device_per_entry(
 
 
 async def test_remove_entry_drops_the_outbox(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    hass_storage: dict[str, Any],
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
     """The messages remembered for the entry are deleted with it."""
     await notify(hass, MOTHER_ENTITY, message="Hello")

@@ -106,9 +106,7 @@ def states(rows: list[dict[str, Any]], entity_id: str) -> list[str]:
 
 
 async def test_one_row_per_report_on_the_entity_that_took_it(
-    hass: HomeAssistant,
-    logbook: Logbook,
-    http: TestClient,
+    hass: HomeAssistant, logbook: Logbook, http: TestClient
 ) -> None:
     """Her device shows her reports; the account's device the other numbers'."""
     written = async_capture_events(hass, EVENT_LOGBOOK_ENTRY)

@@ -424,11 +424,15 @@ def test_translation_files_are_formatted() -> None:
         ), path.name
 
 
-@pytest.mark.parametrize(
+# strings.json and every translation.
+EVERY_STRINGS_FILE = pytest.mark.parametrize(
     "path",
     [INTEGRATION / "strings.json", *TRANSLATION_FILES],
     ids=lambda path: path.name,
 )
+
+
+@EVERY_STRINGS_FILE
 def test_translation_values_pass_hassfest(path: Path) -> None:
     data = _json(path)
     assert data.keys() <= TOP_LEVEL, data.keys() - TOP_LEVEL
@@ -454,11 +458,7 @@ def _flows(strings: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"config_subentries.{name}", flow
 
 
-@pytest.mark.parametrize(
-    "path",
-    [INTEGRATION / "strings.json", *TRANSLATION_FILES],
-    ids=lambda path: path.name,
-)
+@EVERY_STRINGS_FILE
 def test_translation_schema(path: Path) -> None:
     data = _json(path)
     for key, exception in data.get("exceptions", {}).items():

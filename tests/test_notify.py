@@ -95,9 +95,7 @@ def service_and_recipient_devices(
 
 
 async def test_recipient_devices_hang_off_the_service_device(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
     """After setup and after a recipient is added through its form."""
     service, recipients = service_and_recipient_devices(hass, loaded_entry)
@@ -340,9 +338,7 @@ async def test_legacy_platform_is_not_for_yaml(
 
 
 async def test_legacy_platform_needs_its_entry(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Discovered for an entry that is gone: no action, and no error."""
     await discovery.async_load_platform(

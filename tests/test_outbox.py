@@ -76,9 +76,7 @@ pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 async def test_records_survive_a_reload(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    loaded_entry: MockConfigEntry,
+    hass: HomeAssistant, hass_storage: dict[str, Any], loaded_entry: MockConfigEntry
 ) -> None:
     entry_id = loaded_entry.entry_id
     sent = await send_sms(hass, recipients=["Mother", "Night guard"], message="Hi")
@@ -111,9 +109,7 @@ async def test_records_survive_a_reload(
 
 
 async def test_records_survive_home_assistant_stopping(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    loaded_entry: MockConfigEntry,
+    hass: HomeAssistant, hass_storage: dict[str, Any], loaded_entry: MockConfigEntry
 ) -> None:
     entry_id = loaded_entry.entry_id
     sent = await send_sms(hass, recipients=[MOTHER], message="Before the restart")
@@ -180,9 +176,7 @@ async def test_bounded_by_count_and_age(
     assert [r.reference for r in restarted.records()] == ["b", "c"]
 
 
-async def test_reports_for_other_systems_are_bounded_too(
-    hass: HomeAssistant,
-) -> None:
+async def test_reports_for_other_systems_are_bounded_too(hass: HomeAssistant) -> None:
     outbox = Outbox(hass, "foreign", max_records=2)
     for reference in ("f1", "f2", "f3"):
         outbox.add_foreign(reference, MOTHER)
@@ -224,9 +218,7 @@ async def test_maybe_sent_is_kept(
 
 
 async def test_unreadable_records_are_skipped(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    caplog: pytest.LogCaptureFixture,
+    hass: HomeAssistant, hass_storage: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     now = time.time()
     hass_storage[storage_key("broken")] = stored_version_2(
@@ -414,9 +406,7 @@ async def test_a_change_while_the_snapshot_is_taken_gets_its_own_write(
 
 
 async def test_removing_the_entry_removes_the_outbox(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    loaded_entry: MockConfigEntry,
+    hass: HomeAssistant, hass_storage: dict[str, Any], loaded_entry: MockConfigEntry
 ) -> None:
     await send_sms(hass, recipients=[MOTHER], message="Hi")
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)

@@ -77,7 +77,6 @@ def reported(
 
 async def test_a_report_is_one_event_of_one_entity(
     hass: HomeAssistant,
-    http: TestClient,
     loaded_entry: MockConfigEntry,
     events: list[Event],
     reported: Callable[..., Awaitable[list[str]]],
@@ -122,7 +121,6 @@ async def test_a_report_is_one_event_of_one_entity(
 
 async def test_other_systems_reports(
     hass: HomeAssistant,
-    http: TestClient,
     loaded_entry: MockConfigEntry,
     events: list[Event],
     reported: Callable[..., Awaitable[list[str]]],
@@ -153,9 +151,8 @@ def test_event_types_have_names(language: str, key: str) -> None:
             assert any("\u10d0" <= letter <= "\u10ff" for letter in name), status
 
 
-async def test_removing_a_recipient(  # noqa: PLR0917 - fixtures
+async def test_removing_a_recipient(
     hass: HomeAssistant,
-    http: TestClient,
     loaded_entry: MockConfigEntry,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
@@ -182,7 +179,6 @@ async def test_removing_a_recipient(  # noqa: PLR0917 - fixtures
 
 async def test_adding_and_changing_recipients(
     hass: HomeAssistant,
-    http: TestClient,
     loaded_entry: MockConfigEntry,
     reported: Callable[..., Awaitable[list[str]]],
 ) -> None:

@@ -68,10 +68,7 @@ async def delivered(http: TestClient, reference: str, number: str) -> None:
 
 
 async def test_reports_every_second_are_written_within_the_deadline(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    files: Files,
-    http: TestClient,
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, files: Files, http: TestClient
 ) -> None:
     """A report a second for a minute: none waits more than `SAVE_DELAY` for the file.
 
@@ -104,9 +101,7 @@ async def test_reports_every_second_are_written_within_the_deadline(
 
 
 async def test_sends_every_half_second_are_counted_in_the_file(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    files: Files,
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, files: Files
 ) -> None:
     """Sends that keep coming do not hold back the counts nor the records."""
     half = timedelta(seconds=0.5)
@@ -189,10 +184,7 @@ async def test_the_snapshot_is_taken_in_the_event_loop(
 
 
 async def test_a_write_that_never_took_its_snapshot_does_not_stop_saving(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    files: Files,
-    http: TestClient,
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, files: Files, http: TestClient
 ) -> None:
     """2025.4's store makes the folder before it asks for the data: an error there
     ends the write without a snapshot. A later change is written all the same.

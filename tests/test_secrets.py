@@ -268,14 +268,8 @@ async def test_sending_reports_status_and_polling(
     assert {c.http_status for c in gateway.callbacks} == {200}
 
     # Callbacks by hand: POST, malformed, unknown reference.
-    response = await http.post(
-        webhook_path,
-        data={
-            "reference": "secret-flow-1",
-            "destination": MOTHER,
-            "status": "delivered",
-        },
-    )
+    delivered = {"reference": "secret-flow-1", "destination": MOTHER}
+    response = await http.post(webhook_path, data={**delivered, "status": "delivered"})
     assert response.status == 200
     response = await http.get(webhook_path, params={"reference": "x", "status": "?"})
     assert response.status == 400

@@ -92,7 +92,7 @@ def recipients_and_expected(blocks: int) -> tuple[list[str], NumberCheck]:
 
 FEW_AND_MANY = pytest.mark.parametrize("blocks", [1, MANY], ids=["few", "many"])
 
-pytestmark = pytest.mark.usefixtures("unload_entries")
+pytestmark = pytest.mark.usefixtures("unload_entries", "loaded_entry")
 
 
 @pytest.fixture
@@ -187,7 +187,7 @@ async def test_send_with_every_option(
 
 
 async def test_schedule_without_zone_is_local_time(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     local = (dt_util.now() + timedelta(days=1)).replace(microsecond=0)
     await send_sms(
@@ -209,7 +209,7 @@ async def test_schedule_without_zone_is_local_time(
     ],
 )
 async def test_options_give_the_defaults(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     await send_sms(hass, recipients=[MOTHER], message="Defaults")
     await send_sms(
@@ -221,7 +221,7 @@ async def test_options_give_the_defaults(
 
 
 async def test_georgian_text_is_counted_before_sending(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     text = "ა" * 71  # one more than a single UCS-2 part holds
     response = await send_sms(hass, recipients=[MOTHER, GUARD], message=text)
@@ -316,7 +316,7 @@ async def test_invalid_input_is_refused_before_any_request(
 
 
 async def test_schedule_in_the_past_is_refused(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     past = dt_util.now() - timedelta(minutes=5)
     with pytest.raises(ServiceValidationError) as err:
@@ -345,7 +345,7 @@ async def test_a_reference_is_used_once(
 
 
 async def test_the_account_must_be_chosen_among_several(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     second = await set_up_second_account(hass, gateway)
 
@@ -430,7 +430,6 @@ async def test_balance_too_low_raises_and_opens_the_repair(
 async def test_gateway_refusals(
     hass: HomeAssistant,
     *,
-    loaded_entry: MockConfigEntry,
     gateway: FakeSmsOffice,
     setup: Any,
     data: dict[str, Any],
@@ -544,10 +543,7 @@ async def test_maybe_sent_records_the_numbers_checked_once(
 
 
 async def test_connection_broken_after_sending_may_have_sent(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    gateway: FakeSmsOffice,
-    no_retry_delay: None,
+    hass: HomeAssistant, gateway: FakeSmsOffice, no_retry_delay: None
 ) -> None:
     gateway.inject("reset", endpoint="send")
     with pytest.raises(HomeAssistantError) as err:
@@ -582,10 +578,7 @@ async def test_timeout_after_sending_is_maybe_sent_and_not_repeated(
 
 
 async def test_temporary_delay_is_retried_once_accepted(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    gateway: FakeSmsOffice,
-    no_retry_delay: None,
+    hass: HomeAssistant, gateway: FakeSmsOffice, no_retry_delay: None
 ) -> None:
     gateway.inject("temporary", endpoint="send")
     response = await send_sms(hass, recipients=[MOTHER], message="Hi")
@@ -633,7 +626,7 @@ async def test_unknown_error_families(
 
 
 async def test_a_send_refreshes_the_balance(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Hi")
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -687,7 +680,7 @@ async def test_ten_thousand_recipients_in_one_call(
 
 
 async def test_estimate_sends_nothing(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     before = len(gateway.requests)
     response = await call_action(hass, "estimate", message="გამარჯობა! " * 7)
@@ -720,7 +713,7 @@ async def test_estimate_sends_nothing(
 
 
 async def test_estimate_counts_many_recipients_once_each(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     raw, valid, expected = many_usable()
     before = len(gateway.requests)
@@ -764,7 +757,6 @@ async def test_estimate_counts_many_recipients_once_each(
 async def test_estimate_and_get_message_status_refuse_invalid_input(
     hass: HomeAssistant,
     *,
-    loaded_entry: MockConfigEntry,
     gateway: FakeSmsOffice,
     service: str,
     data: dict[str, Any],
@@ -821,7 +813,7 @@ async def test_get_message_status_updates_the_outbox(
 
 
 async def test_get_message_status_of_a_foreign_number(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, gateway: FakeSmsOffice
+    hass: HomeAssistant, gateway: FakeSmsOffice
 ) -> None:
     """A number abroad is asked about in the form it was sent to (it once failed)."""
     await send_sms(hass, recipients=["+44 7911 123456"], message="Hi", reference="r2")
@@ -839,10 +831,7 @@ async def test_get_message_status_of_a_foreign_number(
 
 
 async def test_get_message_status_failures(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    gateway: FakeSmsOffice,
-    no_retry_delay: None,
+    hass: HomeAssistant, gateway: FakeSmsOffice, no_retry_delay: None
 ) -> None:
     call = {"reference": "r1", "destinations": [MOTHER]}
     gateway.inject("html", endpoint="status")

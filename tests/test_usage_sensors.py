@@ -24,11 +24,9 @@ from tests.conftest import (
     advance,
     reload,
     send_sms,
-    set_up,
     set_up_at,
-    store_usage,
 )
-from tests.test_cost_control import again_after_a_restart, usage_key
+from tests.test_cost_control import restarted, usage_key
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -81,9 +79,7 @@ async def test_usage_sensors(
 
 
 async def test_usage_sensors_at_midnight_and_month_end(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    config_entry: MockConfigEntry,
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, config_entry: MockConfigEntry
 ) -> None:
     """Midnight resets the day; the first of the month the month too; no send needed."""
     await set_up_at(
@@ -131,16 +127,9 @@ async def test_usage_sensors_across_a_reload_and_a_restart(
     assert (stored["day"], stored["month"]) == ("2026-11-30", "2026-11")
     assert (stored["sent_today"], stored["credits_today"]) == (2, 2)
 
-    # A restart: a new Home Assistant knows only the stored file. (The entry
-    # is removed and added again, with the file as an earlier run left it,
-    # stored the day before.)
-    assert await hass.config_entries.async_remove(config_entry.entry_id)
-    await hass.async_block_till_done()
-    entry = again_after_a_restart(config_entry)
-    store_usage(
-        hass_storage, entry, {**stored, "day": "2026-11-29", "credits_month": 7}
-    )
-    assert await set_up(hass, entry)
+    # A restart, the file stored the day before.
+    stored = {**stored, "day": "2026-11-29", "credits_month": 7}
+    await restarted(hass, hass_storage, config_entry, stored)
     assert values(hass) == ("0", "0", "7")
     await send_sms(hass, recipients=[GUARD], message="After the restart")
     assert values(hass) == ("1", "1", "8")
