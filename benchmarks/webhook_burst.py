@@ -4,7 +4,9 @@ Home Assistant's real HTTP server listens on a free loopback port; the entry is
 set up against the fake gateway, and the outbox is filled first by one
 ``smsoffice.send_sms`` to 10,000 recipients, so every callback matches a record
 and must fire one ``smsoffice_delivery_status`` event (counted by a bus
-listener) and write the event entity's state.
+listener) and write the state of one delivery event entity: the account's, as
+none of the 10,000 numbers is a saved recipient (a saved recipient's report
+takes the same path to her own entity, by one dict lookup).
 
 The baseline is a *minimal correct handler*: a webhook handler registered with
 ``webhook.async_register`` on another id that reads the same query with
