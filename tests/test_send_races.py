@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 import threading
 from typing import Any
@@ -48,6 +49,13 @@ TEXT = "Gate open"
 WITH_SUPPRESSION = pytest.mark.parametrize(
     "options", [options_with(**{CONF_DUPLICATE_WINDOW: 10})]
 )
+# Suppression on, and a daily limit of 2 credits.
+WITH_SUPPRESSION_AND_A_LIMIT = pytest.mark.parametrize(
+    "options",
+    [options_with(**{CONF_DUPLICATE_WINDOW: 10, CONF_DAILY_CREDIT_LIMIT: 2})],
+)
+
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 def started[T](call: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
@@ -97,10 +105,31 @@ def second_send(hass: HomeAssistant, path: str) -> asyncio.Task[dict[str, Any] |
     return started(call())
 
 
+@dataclass
+class Reports:
+    """The gateway's reports, through the webhook, and the events they fire."""
+
+    http: TestClient
+    events: list[Event]
+
+    async def bring(self, reference: str, number: str) -> None:
+        """Bring the report that the message to `number` was delivered."""
+        await callback(self.http, reference, number)
+
+    def announced(self) -> list[tuple[str, str, str, str]]:
+        """Return the events fired: (reference, number, status, source) each."""
+        return announced(self.events)
+
+
+@pytest.fixture
+def reports(http: TestClient, events: list[Event]) -> Reports:
+    """Reports brought through the webhook of the entry, set up."""
+    return Reports(http, events)
+
+
 # ---------------------------------------------------- duplicates still out
 
 
-@pytest.mark.usefixtures("unload_entries")
 @pytest.mark.parametrize("failure", FAILURES)
 @pytest.mark.parametrize("path", ["send_sms", "notify_entity", "notify_legacy"])
 @WITH_SUPPRESSION
@@ -140,7 +169,6 @@ async def test_a_duplicate_of_a_send_that_fails_is_sent(
         assert response["reference"] == message.reference
 
 
-@pytest.mark.usefixtures("unload_entries")
 @pytest.mark.parametrize("path", ["send_sms", "notify_entity"])
 @WITH_SUPPRESSION
 async def test_a_duplicate_of_a_send_accepted_is_suppressed(
@@ -167,7 +195,6 @@ async def test_a_duplicate_of_a_send_accepted_is_suppressed(
         assert (response["reference"], response["suppressed"]) == ("gate-1", [MOTHER])
 
 
-@pytest.mark.usefixtures("unload_entries")
 @WITH_SUPPRESSION
 async def test_three_sends_of_one_text(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
@@ -202,7 +229,6 @@ async def test_three_sends_of_one_text(
     assert len(gateway.requests_to("send")) == 2
 
 
-@pytest.mark.usefixtures("unload_entries")
 @WITH_SUPPRESSION
 async def test_numbers_partly_out(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
@@ -226,7 +252,6 @@ async def test_numbers_partly_out(
     assert len(gateway.messages) == 2
 
 
-@pytest.mark.usefixtures("unload_entries")
 async def test_suppression_switched_on_while_copies_are_out(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
@@ -255,11 +280,7 @@ async def test_suppression_switched_on_while_copies_are_out(
     assert len(gateway.requests_to("send")) == 2
 
 
-@pytest.mark.usefixtures("unload_entries")
-@pytest.mark.parametrize(
-    "options",
-    [options_with(**{CONF_DUPLICATE_WINDOW: 10, CONF_DAILY_CREDIT_LIMIT: 2})],
-)
+@WITH_SUPPRESSION_AND_A_LIMIT
 async def test_a_waiting_duplicate_holds_no_credits(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
@@ -278,7 +299,6 @@ async def test_a_waiting_duplicate_holds_no_credits(
     assert hass.states.get(CREDITS_TODAY).state == "1"
 
 
-@pytest.mark.usefixtures("unload_entries")
 @WITH_SUPPRESSION
 async def test_a_duplicate_given_up_while_waiting_frees_its_reference(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
@@ -384,8 +404,7 @@ async def loaded_again(
 async def test_entry_unloads_while_many_numbers_are_checked(  # noqa: PLR0917
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    http: TestClient,
-    events: list[Event],
+    reports: Reports,
     loaded_entry: MockConfigEntry,
     held_check: HeldCheck,
     how: str,
@@ -409,11 +428,11 @@ async def test_entry_unloads_while_many_numbers_are_checked(  # noqa: PLR0917
     assert message.reference == "storm-1"
 
     # Recorded where the entry sees it: its report is matched, once.
-    await callback(http, "storm-1", numbers[-1])
-    assert announced(events) == [("storm-1", numbers[-1], "delivered", "webhook")]
+    await reports.bring("storm-1", numbers[-1])
+    assert reports.announced() == [("storm-1", numbers[-1], "delivered", "webhook")]
     await loaded_again(hass, gateway, loaded_entry, reload)
-    await callback(http, "storm-1", numbers[-1])
-    assert len(events) == 1
+    await reports.bring("storm-1", numbers[-1])
+    assert len(reports.events) == 1
     # Recorded, hence in use (not merely left reserved).
     with pytest.raises(ServiceValidationError) as in_use:
         await send_sms(hass, recipients=[MOTHER], message="x", reference="storm-1")
@@ -422,11 +441,7 @@ async def test_entry_unloads_while_many_numbers_are_checked(  # noqa: PLR0917
 
 @pytest.mark.parametrize("how", ["unloaded", "setting_up"])
 async def test_entry_unloads_while_the_gateway_refuses_a_send(
-    hass: HomeAssistant,
-    gateway: FakeSmsOffice,
-    http: TestClient,
-    loaded_entry: MockConfigEntry,
-    how: str,
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry, how: str
 ) -> None:
     """A refusal that comes after the entry lost its set-up: a translated error
     (the repair waits for the next set-up), and the reference is free again."""
@@ -454,8 +469,7 @@ async def test_entry_unloads_while_the_gateway_refuses_a_send(
 async def test_entry_unloads_while_a_duplicate_waits(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    http: TestClient,
-    events: list[Event],
+    reports: Reports,
     loaded_entry: MockConfigEntry,
 ) -> None:
     """The duplicate still waiting when the entry unloads goes out once the
@@ -475,15 +489,11 @@ async def test_entry_unloads_while_a_duplicate_waits(
     with pytest.raises(HomeAssistantError):
         await first
     assert (await second)["status"] == "accepted"
-    await callback(http, "gate-2", MOTHER)
-    assert announced(events) == [("gate-2", MOTHER, "delivered", "webhook")]
+    await reports.bring("gate-2", MOTHER)
+    assert reports.announced() == [("gate-2", MOTHER, "delivered", "webhook")]
 
 
-@pytest.mark.usefixtures("unload_entries")
-@pytest.mark.parametrize(
-    "options",
-    [options_with(**{CONF_DUPLICATE_WINDOW: 10, CONF_DAILY_CREDIT_LIMIT: 2})],
-)
+@WITH_SUPPRESSION_AND_A_LIMIT
 async def test_entry_unloads_while_a_duplicate_waits_for_the_limit(
     hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
 ) -> None:
@@ -523,8 +533,7 @@ BULK = [f"995577{index:06d}" for index in range(2 * RECORD_SLICE + 500)]
 async def test_a_bulk_send_is_recorded_with_the_reports_that_overtook_it(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    http: TestClient,
-    events: list[Event],
+    reports: Reports,
     loaded_entry: MockConfigEntry,
 ) -> None:
     """A bulk send's records go in a slice at a time; reports that came before
@@ -534,9 +543,9 @@ async def test_a_bulk_send_is_recorded_with_the_reports_that_overtook_it(
     sending = await held_send(
         hass, gateway, recipients=BULK, message=TEXT, reference="storm-2"
     )
-    await callback(http, "storm-2", BULK[0])
-    await callback(http, "storm-2", BULK[-1])
-    assert events == []
+    await reports.bring("storm-2", BULK[0])
+    await reports.bring("storm-2", BULK[-1])
+    assert reports.events == []
 
     gateway.release()
     response = await sending
@@ -546,7 +555,7 @@ async def test_a_bulk_send_is_recorded_with_the_reports_that_overtook_it(
     ] * len(BULK)
     assert response["recipients"] == BULK
     await hass.async_block_till_done()
-    assert announced(events) == [
+    assert reports.announced() == [
         ("storm-2", BULK[0], "delivered", "webhook"),
         ("storm-2", BULK[-1], "delivered", "webhook"),
     ]
@@ -555,8 +564,7 @@ async def test_a_bulk_send_is_recorded_with_the_reports_that_overtook_it(
 async def test_many_reports_that_overtook_a_send_are_applied_a_slice_at_a_time(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
-    http: TestClient,
-    events: list[Event],
+    reports: Reports,
     loaded_entry: MockConfigEntry,
 ) -> None:
     """Reports held for a send are applied `REPLAY_SLICE` at a time, the event
@@ -568,16 +576,16 @@ async def test_many_reports_that_overtook_a_send_are_applied_a_slice_at_a_time(
         hass, gateway, recipients=numbers, message=TEXT, reference="storm-4"
     )
     for number in numbers:
-        await callback(http, "storm-4", number)
-    assert events == []
+        await reports.bring("storm-4", number)
+    assert reports.events == []
 
     at_next_turn: list[int] = []
 
     @callback_job
     def watch(_: Event) -> None:
-        if len(events) == 1:  # the first: how many by the loop's next turn
-            hass.loop.call_soon(lambda: at_next_turn.append(len(events)))
-        if len(events) == 2 * REPLAY_SLICE:  # in the replay's task
+        if len(reports.events) == 1:  # the first: how many by the loop's next turn
+            hass.loop.call_soon(lambda: at_next_turn.append(len(reports.events)))
+        if len(reports.events) == 2 * REPLAY_SLICE:  # in the replay's task
             current = asyncio.current_task()
             assert current is not None
             current.cancel()
@@ -587,7 +595,7 @@ async def test_many_reports_that_overtook_a_send_are_applied_a_slice_at_a_time(
     await sending
     await hass.async_block_till_done()
     assert at_next_turn == [REPLAY_SLICE]
-    assert announced(events) == [
+    assert reports.announced() == [
         ("storm-4", number, "delivered", "webhook") for number in numbers
     ]
 
