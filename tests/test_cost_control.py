@@ -8,6 +8,7 @@ what the actions answered, the repair issues and what was stored.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -90,6 +91,23 @@ async def over_the_limit(
 def usage_key(entry: MockConfigEntry) -> str:
     """Return the key of the entry's usage in the store."""
     return f"{DOMAIN}.usage.{entry.entry_id}"
+
+
+@pytest.fixture
+def saved_usage(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """Return a reader of the entry's usage file, once its save is due."""
+
+    async def read() -> dict[str, Any]:
+        await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
+        data: dict[str, Any] = hass_storage[usage_key(loaded_entry)]["data"]
+        return data
+
+    return read
 
 
 async def restarted(
@@ -383,9 +401,8 @@ async def test_daily_limit_across_local_midnight(
 @pytest.mark.parametrize("options", [options_with(**{CONF_DAILY_CREDIT_LIMIT: 3})])
 async def test_daily_limit_survives_reload_and_is_stored(
     hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    hass_storage: dict[str, Any],
     loaded_entry: MockConfigEntry,
+    saved_usage: Callable[[], Awaitable[dict[str, Any]]],
 ) -> None:
     await send_sms(hass, recipients=[MOTHER, GUARD], message="Two credits")
     await over_the_limit(hass, MOTHER, GUARD, message="Two more")
@@ -397,8 +414,7 @@ async def test_daily_limit_survives_reload_and_is_stored(
     await over_the_limit(hass, MOTHER, GUARD, message="Two more")
     await send_sms(hass, recipients=[MOTHER], message="One more")
 
-    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
-    stored = hass_storage[usage_key(loaded_entry)]["data"]
+    stored = await saved_usage()
     assert stored["day"] == dt_util.now().date().isoformat()
     assert stored["credits_today"] == 3
     assert stored["sent_today"] == 3
@@ -633,10 +649,10 @@ async def test_duplicates_off_by_default(
 @pytest.mark.parametrize("options", [options_with(**{CONF_DUPLICATE_WINDOW: 60})])
 async def test_duplicates_across_a_reload_and_a_restart(
     hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
     gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
+    saved_usage: Callable[[], Awaitable[dict[str, Any]]],
 ) -> None:
     first = await send_sms(hass, recipients=[MOTHER], message="Gate open")
     await reload(hass, loaded_entry)
@@ -645,8 +661,7 @@ async def test_duplicates_across_a_reload_and_a_restart(
     assert again["reference"] == first["reference"]
 
     # Stored: the number and a hash of the text, never the text itself.
-    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
-    stored = hass_storage[usage_key(loaded_entry)]["data"]
+    stored = await saved_usage()
     ((digest, number, _, reference),) = stored["recent"]
     assert (number, reference) == (MOTHER, first["reference"])
     assert "Gate open" not in str(stored)
@@ -666,9 +681,9 @@ async def test_duplicates_across_a_reload_and_a_restart(
 async def test_recent_messages_kept_to_their_bounds(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    hass_storage: dict[str, Any],
     gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
+    saved_usage: Callable[[], Awaitable[dict[str, Any]]],
 ) -> None:
     """At most `MAX_RECENT` (text, number) pairs, the oldest go first; a day at most."""
     gateway.balance = 10**6
@@ -680,8 +695,7 @@ async def test_recent_messages_kept_to_their_bounds(
     )
     assert again["recipients"] == numbers[:2]
     assert again["suppressed"] == [numbers[2], numbers[-1]]
-    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
-    recent = hass_storage[usage_key(loaded_entry)]["data"]["recent"]
+    recent = (await saved_usage())["recent"]
     assert len(recent) == MAX_RECENT
     # Oldest first: the two sent again are the newest; 2 and 3 made room.
     assert [row[1] for row in recent[:1]] == [numbers[4]]
@@ -690,8 +704,7 @@ async def test_recent_messages_kept_to_their_bounds(
     # A day later every one of them is forgotten at the next send.
     await advance(hass, freezer, timedelta(minutes=MAX_DUPLICATE_WINDOW, seconds=1))
     await send_sms(hass, recipients=[MOTHER], message="Water back")
-    await advance(hass, freezer, timedelta(seconds=SAVE_DELAY + 1))
-    recent = hass_storage[usage_key(loaded_entry)]["data"]["recent"]
+    recent = (await saved_usage())["recent"]
     assert [row[1] for row in recent] == [MOTHER]
     last = await send_sms(hass, recipients=numbers[-1:], message="Water cut")
     assert last["recipients"] == numbers[-1:]
