@@ -25,7 +25,7 @@ from tests.fake_smsoffice import FakeSmsOffice
 from tests.fake_smsoffice.__main__ import main
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
 KEY = "test-api-key"
 GEO = "995555123456"
@@ -83,6 +83,13 @@ async def receiver(socket_enabled: None) -> AsyncIterator[Receiver]:
     state.url = f"http://127.0.0.1:{port}/callback"
     yield state
     await runner.cleanup()
+
+
+@pytest.fixture
+def called_back(fake: FakeSmsOffice, receiver: Receiver) -> Receiver:
+    """The receiver, the fake's callback URL."""
+    fake.callback_url = receiver.url
+    return receiver
 
 
 def send_params(**overrides: str | None) -> dict[str, str]:
@@ -554,10 +561,9 @@ def georgian_now() -> datetime:
 
 
 async def test_callbacks_for_each_destination(
-    fake: FakeSmsOffice, session: aiohttp.ClientSession, receiver: Receiver
+    fake: FakeSmsOffice, session: aiohttp.ClientSession, called_back: Receiver
 ) -> None:
     """One GET per destination with the documented parameters; OK recorded."""
-    fake.callback_url = receiver.url
     fake.set_outcome(GEO2, "undelivered")
     fake.set_outcome(GEO3, "expired")
     await send(session, fake, reference="cb-1", destination=f"{GEO},{GEO2},{GEO3}")
@@ -580,10 +586,10 @@ async def test_callbacks_for_each_destination(
     assert by_number[GEO2].params["reason"] == "Absent subscriber"
     assert by_number[GEO3].params["status"] == "expired"
     assert by_number[GEO3].params["reason"] == "Validity period expired"
-    assert sorted(receiver.received, key=lambda p: p["destination"]) == sorted(
+    assert sorted(called_back.received, key=lambda p: p["destination"]) == sorted(
         (record.params for record in records), key=lambda p: p["destination"]
     )
-    assert set(receiver.received[0]) == {
+    assert set(called_back.received[0]) == {
         "reference",
         "status",
         "reason",
@@ -611,10 +617,9 @@ async def test_callback_status_in_title_case(
 
 
 async def test_pending_then_delivered_order(
-    fake: FakeSmsOffice, session: aiohttp.ClientSession, receiver: Receiver
+    fake: FakeSmsOffice, session: aiohttp.ClientSession, called_back: Receiver
 ) -> None:
     """A Pending callback comes first, then Delivered."""
-    fake.callback_url = receiver.url
     fake.set_outcome(GEO, "pending_then_delivered")
     await send(session, fake, reference="ptd")
     first, second = await fake.wait_for_callbacks(2)
@@ -624,7 +629,7 @@ async def test_pending_then_delivered_order(
     )
     assert first.params["reason"] != ""
     assert second.params["reason"] == ""
-    assert [params["status"] for params in receiver.received] == [
+    assert [params["status"] for params in called_back.received] == [
         "pending",
         "delivered",
     ]
@@ -632,20 +637,17 @@ async def test_pending_then_delivered_order(
 
 
 async def test_pending_outcome_never_settles(
-    fake: FakeSmsOffice, session: aiohttp.ClientSession, receiver: Receiver
+    fake: FakeSmsOffice, session: aiohttp.ClientSession, called_back: Receiver
 ) -> None:
     """ "pending" makes one Pending callback and stays Pending."""
-    fake.callback_url = receiver.url
-    fake.set_outcome(GEO, "pending")
-    fake.set_outcome(GEO2, "unknown")
-    await send(session, fake, reference="p", destination=f"{GEO},{GEO2}")
+    outcomes = {GEO: "pending", GEO2: "unknown"}
+    for number, outcome in outcomes.items():
+        fake.set_outcome(number, outcome)
+    await send(session, fake, reference="p", destination=",".join(outcomes))
     records = await fake.wait_for_callbacks(2)
     await asyncio.sleep(0.1)
     assert len(fake.callbacks) == 2
-    assert {r.params["destination"]: r.params["status"] for r in records} == {
-        GEO: "pending",
-        GEO2: "unknown",
-    }
+    assert {r.params["destination"]: r.params["status"] for r in records} == outcomes
     assert fake.status_of("p", GEO) == "Pending"
 
 
@@ -698,10 +700,9 @@ async def test_callback_connection_error_is_recorded(
 
 
 async def test_scheduled_at_delays_delivery(
-    fake: FakeSmsOffice, session: aiohttp.ClientSession, receiver: Receiver
+    fake: FakeSmsOffice, session: aiohttp.ClientSession, called_back: Receiver
 ) -> None:
     """A message scheduled in the future stays Pending until then."""
-    fake.callback_url = receiver.url
     # scheduledAt is whole seconds: start early in a second so that the next
     # whole second is at least half a second away.
     if (fraction := time.time() % 1) > 0.5:
@@ -734,49 +735,51 @@ async def test_stop_cancels_pending_deliveries(
 # ------------------------------------------------------------------- faults
 
 
-async def test_fault_http500(
-    fake: FakeSmsOffice, session: aiohttp.ClientSession
-) -> None:
-    """http500 answers an HTML error page with status 500."""
-    fake.inject("http500")
-    async with session.post(f"{fake.url}/api/v2/send/", data=send_params()) as resp:
-        assert resp.status == 500
-        assert resp.content_type == "text/html"
-        assert "<html" in await resp.text()
-    assert fake.messages == []
-    assert len(fake.requests_to("send")) == 1
-
-
-async def test_fault_html(fake: FakeSmsOffice, session: aiohttp.ClientSession) -> None:
-    """html answers 200 with an HTML page instead of JSON."""
-    fake.inject("html")
-    async with session.get(f"{fake.url}/api/getBalance", params={"key": KEY}) as resp:
-        assert resp.status == 200
-        assert resp.content_type == "text/html"
-        assert (await resp.text()).startswith("<!DOCTYPE html>")
-
-
-async def test_fault_invalid_json(
-    fake: FakeSmsOffice, session: aiohttp.ClientSession
-) -> None:
-    """invalid_json answers a truncated JSON document."""
-    fake.inject("invalid_json")
-    async with session.post(f"{fake.url}/api/v2/send/", data=send_params()) as resp:
-        assert resp.status == 200
-        assert resp.content_type == "application/json"
-        text = await resp.text()
-    assert text == '{"Success": tru'
+def is_invalid_json(text: str) -> bool:
+    """Tell whether `text` is the truncated JSON the fault answers."""
     with pytest.raises(json.JSONDecodeError):
         json.loads(text)
+    return text == '{"Success": tru'
+
+
+@pytest.mark.parametrize(
+    ("fault", "endpoint", "status", "content_type", "page"),
+    [
+        ("http500", "send", 500, "text/html", lambda text: "<html" in text),
+        (
+            "html",
+            "balance",
+            200,
+            "text/html",
+            lambda text: text.startswith("<!DOCTYPE html>"),
+        ),
+        ("invalid_json", "send", 200, "application/json", is_invalid_json),
+        ("empty", "balance", 200, "application/octet-stream", lambda text: not text),
+    ],
+)
+async def test_fault_answers(  # noqa: PLR0917
+    fake: FakeSmsOffice,
+    session: aiohttp.ClientSession,
+    fault: str,
+    endpoint: str,
+    status: int,
+    content_type: str,
+    page: Callable[[str], bool],
+) -> None:
+    """http500: an HTML error page, status 500; html: 200 with an HTML page
+    instead of JSON; invalid_json: a truncated JSON document; empty: 200 and
+    no body. Nothing is sent."""
+    fake.inject(fault)
+    if endpoint == "send":
+        request = session.post(f"{fake.url}/api/v2/send/", data=send_params())
+    else:
+        request = session.get(f"{fake.url}/api/getBalance", params={"key": KEY})
+    async with request as resp:
+        assert resp.status == status
+        assert resp.content_type == content_type
+        assert page(await resp.text())
     assert fake.messages == []
-
-
-async def test_fault_empty(fake: FakeSmsOffice, session: aiohttp.ClientSession) -> None:
-    """empty answers 200 with no body."""
-    fake.inject("empty")
-    async with session.get(f"{fake.url}/api/getBalance", params={"key": KEY}) as resp:
-        assert resp.status == 200
-        assert await resp.read() == b""
+    assert len(fake.requests_to(endpoint)) == 1
 
 
 async def test_fault_temporary(
@@ -972,12 +975,11 @@ async def test_profile_saves_the_callback_url_and_says_so(
 async def test_profile_chooses_the_outcome_of_a_number(
     fake: FakeSmsOffice,
     session: aiohttp.ClientSession,
-    receiver: Receiver,
+    called_back: Receiver,
     typed: str,
     number: str,
 ) -> None:
     """The outcome chosen on the page is what messages to that number get."""
-    fake.callback_url = receiver.url
     code, page = await profile(session, fake, destination=typed, outcome="undelivered")
     assert code == 200
     assert f"Saved: messages to {number} from now on end undelivered" in page
@@ -999,17 +1001,16 @@ async def test_profile_chooses_the_outcome_of_a_number(
 async def test_profile_outcomes_reach_the_callbacks(
     fake: FakeSmsOffice,
     session: aiohttp.ClientSession,
-    receiver: Receiver,
+    called_back: Receiver,
     outcome: str,
     statuses: list[str],
 ) -> None:
     """Each outcome offered on the page ends as that status (a later choice wins)."""
-    fake.callback_url = receiver.url
     await profile(session, fake, destination=GEO2, outcome="undelivered")
     await profile(session, fake, destination=GEO2, outcome=outcome)
     await send(session, fake, reference="ref-2", destination=GEO2)
     await fake.wait_for_callbacks(len(statuses))
-    assert [report["status"] for report in receiver.received] == statuses
+    assert [report["status"] for report in called_back.received] == statuses
 
 
 @pytest.mark.parametrize(
