@@ -56,6 +56,7 @@ from smsoffice_client import (
 from smsoffice_client.numbers import INLINE_LIMIT
 from tests.client.test_numbers import MANY, mixed_inputs
 from tests.fake_smsoffice import FakeSmsOffice
+from tests.fake_smsoffice.server import ERROR_MESSAGES
 
 KEY = "test-api-key"
 SENDER = "HomeAlarm"
@@ -516,30 +517,34 @@ async def test_wrong_key_is_an_authentication_error(
     assert gateway.balance == before
 
 
-async def test_empty_key_is_an_authentication_error(
-    make_client: ClientFactory, gateway: FakeSmsOffice, quirk: bool
+@pytest.mark.parametrize(
+    ("api_key", "access", "family", "code", "message"),
+    [
+        ("", True, SmsOfficeAuthenticationError, 500, "API key is missing"),
+        (KEY, False, SmsOfficeApiAccessDisabledError, 120, "API access is disabled"),
+    ],
+    ids=["empty_key", "api_access_disabled"],
+)
+async def test_account_refused_on_every_endpoint(  # noqa: PLR0917
+    make_client: ClientFactory,
+    gateway: FakeSmsOffice,
+    quirk: bool,
+    api_key: str,
+    access: bool,
+    family: type[SmsOfficeApiError],
+    code: int,
+    message: str,
 ) -> None:
-    """The client sends an empty key as it is; the fake answers 500."""
-    client = make_client(api_key="")
+    """The client sends an empty key as it is: the fake answers 500. API access
+    off is 120, an authentication error too."""
+    gateway.api_access_enabled = access
+    client = make_client(api_key=api_key)
     for call in CALLS.values():
-        with pytest.raises(SmsOfficeAuthenticationError) as caught:
-            await call(client)
-        assert caught.value.code == 500
-        assert caught.value.gateway_message == "API key is missing"
-    assert len(gateway.requests) == 3
-    assert gateway.messages == []
-
-
-async def test_api_access_disabled(
-    client: SmsOfficeClient, gateway: FakeSmsOffice, quirk: bool
-) -> None:
-    gateway.api_access_enabled = False
-    for call in CALLS.values():
-        with pytest.raises(SmsOfficeApiAccessDisabledError) as caught:
+        with pytest.raises(family) as caught:
             await call(client)
         assert isinstance(caught.value, SmsOfficeAuthenticationError)
-        assert caught.value.code == 120
-        assert caught.value.gateway_message == "API access is disabled"
+        assert caught.value.code == code
+        assert caught.value.gateway_message == message
     assert len(gateway.requests) == 3
     assert gateway.messages == []
 
@@ -559,40 +564,37 @@ async def test_insufficient_balance(
     assert len(gateway.requests) == 1
 
 
-async def test_all_numbers_stoplisted(
-    client: SmsOfficeClient, gateway: FakeSmsOffice, quirk: bool
+@pytest.mark.parametrize(
+    ("stoplist", "destinations", "sent_as", "code"),
+    [
+        ({GEO, GEO2}, [GEO, GEO2], f"{GEO},{GEO2}", 75),
+        # Niue's 4-digit numbers pass the client's check but not the fake's.
+        (set(), ["+683 4002"], "6834002", 76),
+        ({GEO}, [GEO, "+683 4002"], f"{GEO},6834002", 77),
+    ],
+    ids=[
+        "all_stoplisted",
+        "all_badly_formed_at_the_gateway",
+        "stoplisted_or_badly_formed",
+    ],
+)
+async def test_numbers_refused_by_the_gateway(  # noqa: PLR0917
+    client: SmsOfficeClient,
+    gateway: FakeSmsOffice,
+    quirk: bool,
+    stoplist: set[str],
+    destinations: list[str],
+    sent_as: str,
+    code: int,
 ) -> None:
-    gateway.stoplist = {GEO, GEO2}
+    gateway.stoplist = stoplist
 
     with pytest.raises(SmsOfficeRecipientError) as caught:
-        await client.send([GEO, GEO2], "Hi", SENDER)
+        await client.send(destinations, "Hi", SENDER)
 
-    assert caught.value.code == 75
-    assert caught.value.gateway_message == "All numbers are stoplisted"
-    assert gateway.messages == []
-
-
-async def test_all_numbers_badly_formed_at_the_gateway(
-    client: SmsOfficeClient, gateway: FakeSmsOffice, quirk: bool
-) -> None:
-    """Niue's 4-digit numbers pass the client's check but not the fake's (76)."""
-    with pytest.raises(SmsOfficeRecipientError) as caught:
-        await client.send("+683 4002", "Hi", SENDER)
-
-    assert caught.value.code == 76
-    assert gateway.requests[0].form["destination"] == "6834002"
-    assert gateway.messages == []
-
-
-async def test_numbers_stoplisted_or_badly_formed(
-    client: SmsOfficeClient, gateway: FakeSmsOffice, quirk: bool
-) -> None:
-    gateway.stoplist = {GEO}
-
-    with pytest.raises(SmsOfficeRecipientError) as caught:
-        await client.send([GEO, "+683 4002"], "Hi", SENDER)
-
-    assert caught.value.code == 77
+    assert caught.value.code == code
+    assert caught.value.gateway_message == ERROR_MESSAGES[code]
+    assert gateway.requests[0].form["destination"] == sent_as
     assert gateway.messages == []
 
 
@@ -623,28 +625,19 @@ async def test_temporary_code_without_retries(
 
 # -------------------------------------------- error codes, from crafted answers
 
-CODE_FAMILIES: dict[int, type[SmsOfficeApiError]] = {
-    80: SmsOfficeAuthenticationError,
-    500: SmsOfficeAuthenticationError,
-    120: SmsOfficeApiAccessDisabledError,
-    20: SmsOfficeBalanceError,
-    10: SmsOfficeRecipientError,
-    70: SmsOfficeRecipientError,
-    75: SmsOfficeRecipientError,
-    76: SmsOfficeRecipientError,
-    77: SmsOfficeRecipientError,
-    600: SmsOfficeRecipientError,
-    110: SmsOfficeSenderError,
-    150: SmsOfficeSenderError,
-    700: SmsOfficeSenderError,
-    40: SmsOfficeContentError,
-    60: SmsOfficeContentError,
-    800: SmsOfficeContentError,
-    -100: SmsOfficeTemporaryError,
-    1: SmsOfficeUnknownCodeError,
-    30: SmsOfficeUnknownCodeError,
-    999: SmsOfficeUnknownCodeError,
-    -1: SmsOfficeUnknownCodeError,
+# The documented codes of each family (and codes it does not know).
+FAMILY_CODES: dict[type[SmsOfficeApiError], tuple[int, ...]] = {
+    SmsOfficeAuthenticationError: (80, 500),
+    SmsOfficeApiAccessDisabledError: (120,),
+    SmsOfficeBalanceError: (20,),
+    SmsOfficeRecipientError: (10, 70, 75, 76, 77, 600),
+    SmsOfficeSenderError: (110, 150, 700),
+    SmsOfficeContentError: (40, 60, 800),
+    SmsOfficeTemporaryError: (-100,),
+    SmsOfficeUnknownCodeError: (1, 30, 999, -1),
+}
+CODE_FAMILIES = {
+    code: family for family, codes in FAMILY_CODES.items() for code in codes
 }
 
 
