@@ -216,34 +216,26 @@ async def test_api_access_disabled_at_setup(
     assert reauth_flows(hass) == []
 
 
-@pytest.mark.parametrize(
-    ("refuse", "translation_key", "reauth", "access_issue"),
-    [
-        (lambda gateway: gateway.api_keys.clear(), "auth_failed", 1, False),
-        (
-            lambda gateway: setattr(gateway, "api_access_enabled", False),
-            ACCESS,
-            0,
-            True,
-        ),
-    ],
-    ids=["rejected_key_starts_reauth", "api_access_disabled_raises_the_issue"],
-)
-async def test_send_refused_for_the_account(  # noqa: PLR0917
+# How the gateway refuses the account: the key, or API access (120).
+REFUSALS = {
+    "auth_failed": lambda gateway: gateway.api_keys.clear(),
+    ACCESS: lambda gateway: setattr(gateway, "api_access_enabled", False),
+}
+
+
+@pytest.mark.parametrize("translation_key", REFUSALS)
+async def test_send_refused_for_the_account(
     hass: HomeAssistant,
     gateway: FakeSmsOffice,
     loaded_entry: MockConfigEntry,
-    refuse: Any,
     translation_key: str,
-    reauth: int,
-    access_issue: bool,
 ) -> None:
     """A send refused for the key raises and asks for a new key.
 
     One refused with 120 raises its error and the repair issue, no reauth;
     the next balance read, API access switched on, clears it.
     """
-    refuse(gateway)
+    REFUSALS[translation_key](gateway)
     with pytest.raises(HomeAssistantError) as err:
         await notify(hass, MOTHER_ENTITY, message="Alarm")
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -252,11 +244,12 @@ async def test_send_refused_for_the_account(  # noqa: PLR0917
     assert API_KEY not in str(err.value)
     assert gateway.messages == []
     flows = reauth_flows(hass)
+    reauth = translation_key == "auth_failed"
     assert [flow["context"]["entry_id"] for flow in flows] == [
         loaded_entry.entry_id
     ] * reauth
     access = issue(hass, ACCESS, loaded_entry)
-    assert (access is not None) == access_issue
+    assert (access is not None) is not reauth
     if access is not None:
         assert access.translation_placeholders == {"title": loaded_entry.title}
         # Switched on: the next balance read clears it.
