@@ -683,37 +683,60 @@ async def test_error_code_given_as_a_string(
         await client.get_balance()
 
 
+# Success false and no code that can be read.
+WITHOUT_A_USABLE_CODE = {
+    "none": envelope(None),  # refused, no code at all
+    "zero": envelope(0),  # refused with code 0
+    "superscript-2": envelope("²"),  # a "digit" isdigit() accepts and int() refuses
+    "double-minus": envelope("--5"),
+    "word": envelope("twenty"),
+    "bool": envelope(True),
+    "float": envelope(20.0),
+    "null": json.dumps(
+        {"Success": False, "Message": "x", "Output": {"ErrorCode": None}}
+    ),
+}
+# JSON without a boolean Success.
+NOT_AN_ENVELOPE = {
+    "list": "[]",
+    "number": "42",
+    "string": '"text"',
+    "null": "null",
+    "no-success": json.dumps({"Message": "no Success field", "ErrorCode": 0}),
+    "success-str": json.dumps({"Success": "true", "ErrorCode": 0}),
+    "success-int": json.dumps({"Success": 1, "ErrorCode": 0}),
+}
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("endpoint", "body", "match"),
     [
-        envelope(None),  # refused, no code at all
-        envelope(0),  # refused with code 0
-        envelope("²"),  # a "digit" str.isdigit() accepts and int() refuses
-        envelope("--5"),
-        envelope("twenty"),
-        envelope(True),
-        envelope(20.0),
-        json.dumps({"Success": False, "Message": "x", "Output": {"ErrorCode": None}}),
-    ],
-    ids=[
-        "none",
-        "zero",
-        "superscript-2",
-        "double-minus",
-        "word",
-        "bool",
-        "float",
-        "null",
+        *(
+            pytest.param(
+                endpoint, body, "without an error code", id=f"{endpoint}-{name}"
+            )
+            for endpoint in ENDPOINTS
+            for name, body in WITHOUT_A_USABLE_CODE.items()
+        ),
+        *(
+            pytest.param(endpoint, body, "no Success field", id=f"{endpoint}-{name}")
+            for endpoint in ("send", "status")
+            for name, body in NOT_AN_ENVELOPE.items()
+        ),
     ],
 )
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-async def test_refusal_without_a_usable_code(
-    canned: CannedGateway, canned_client: ClientFactory, endpoint: str, body: str
+async def test_answers_not_understood_are_response_errors(
+    canned: CannedGateway,
+    canned_client: ClientFactory,
+    endpoint: str,
+    body: str,
+    match: str,
 ) -> None:
-    """Crafted answers: Success false and no readable code is a response error."""
+    """Crafted answers: Success false and no readable code is a response error,
+    and JSON without a boolean Success is not understood."""
     canned.answer(body)
 
-    with pytest.raises(SmsOfficeResponseError, match="without an error code"):
+    with pytest.raises(SmsOfficeResponseError, match=match):
         await CALLS[endpoint](canned_client())
 
 
@@ -725,38 +748,6 @@ async def test_success_with_an_error_code_is_an_error(
 
     with pytest.raises(SmsOfficeBalanceError):
         await canned_client().send(GEO, "Hi", SENDER)
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        "[]",
-        "42",
-        '"text"',
-        "null",
-        json.dumps({"Message": "no Success field", "ErrorCode": 0}),
-        json.dumps({"Success": "true", "ErrorCode": 0}),
-        json.dumps({"Success": 1, "ErrorCode": 0}),
-    ],
-    ids=[
-        "list",
-        "number",
-        "string",
-        "null",
-        "no-success",
-        "success-str",
-        "success-int",
-    ],
-)
-@pytest.mark.parametrize("endpoint", ["send", "status"])
-async def test_json_that_is_not_an_envelope(
-    canned: CannedGateway, canned_client: ClientFactory, endpoint: str, body: str
-) -> None:
-    """Crafted answers: JSON without a boolean Success is not understood."""
-    canned.answer(body)
-
-    with pytest.raises(SmsOfficeResponseError, match="no Success field"):
-        await CALLS[endpoint](canned_client())
 
 
 # ----------------------------------------------------------------------- faults
@@ -785,9 +776,11 @@ REQUESTS_PER_ATTEMPT = {"slow": 1, "reset": 2}
 
 @pytest.mark.parametrize("fault", ["slow", "reset"])
 @pytest.mark.parametrize("endpoint", READS)
-async def test_read_cut_off_is_retried(
+async def test_read_cut_off_is_retried_up_to_the_limit(
     make_client: ClientFactory, gateway: FakeSmsOffice, endpoint: str, fault: str
 ) -> None:
+    """Cut off as often as there are retries: the answer comes. Once more: a
+    connection error, of a read that sent nothing."""
     per_attempt = REQUESTS_PER_ATTEMPT[fault]
     gateway.inject(fault, count=per_attempt * RETRIES, endpoint=endpoint)
     client = make_client(timeout=0.3)
@@ -795,23 +788,15 @@ async def test_read_cut_off_is_retried(
     result = await CALLS[endpoint](client)
 
     assert result == (1000 if endpoint == "balance" else DeliveryStatus.UNKNOWN)
-    assert len(gateway.requests_to(endpoint)) == per_attempt * RETRIES + 1
+    before = len(gateway.requests_to(endpoint))
+    assert before == per_attempt * RETRIES + 1
 
-
-@pytest.mark.parametrize("fault", ["slow", "reset"])
-@pytest.mark.parametrize("endpoint", READS)
-async def test_read_cut_off_past_the_retry_limit(
-    make_client: ClientFactory, gateway: FakeSmsOffice, endpoint: str, fault: str
-) -> None:
-    per_attempt = REQUESTS_PER_ATTEMPT[fault]
     gateway.inject(fault, count=per_attempt * (RETRIES + 1) + 5, endpoint=endpoint)
-    client = make_client(timeout=0.3)
-
     with pytest.raises(SmsOfficeConnectionError) as caught:
         await CALLS[endpoint](client)
 
     assert caught.value.maybe_sent is False
-    assert len(gateway.requests_to(endpoint)) == per_attempt * (RETRIES + 1)
+    assert len(gateway.requests_to(endpoint)) - before == per_attempt * (RETRIES + 1)
 
 
 async def test_reset_read_once_is_repeated_by_aiohttp_alone(
@@ -1347,16 +1332,6 @@ async def test_content_of_1000_latin_characters(
     assert gateway.messages[0].content == "a" * 1000
 
 
-@pytest.mark.parametrize("reference", ["", "r" * 21, " padded", "padded "])
-async def test_invalid_reference(
-    client: SmsOfficeClient, gateway: FakeSmsOffice, reference: str
-) -> None:
-    with pytest.raises(InvalidReferenceError):
-        await client.send(GEO, "Hi", SENDER, reference=reference)
-
-    assert gateway.requests == []
-
-
 async def test_reference_of_20_characters(
     client: SmsOfficeClient, gateway: FakeSmsOffice
 ) -> None:
@@ -1380,20 +1355,38 @@ class _NoOffset(tzinfo):
 
 
 @pytest.mark.parametrize(
-    "when",
+    ("field", "value", "error"),
     [
-        datetime.now() + timedelta(hours=1),  # noqa: DTZ005 - naive on purpose
-        datetime(2030, 1, 1, tzinfo=_NoOffset()),
-        datetime.now(UTC) - timedelta(minutes=1),
-        datetime(2020, 1, 1, tzinfo=GEORGIA),
+        *(
+            pytest.param("reference", reference, InvalidReferenceError, id=name)
+            for name, reference in (
+                ("empty", ""),
+                ("21-characters", "r" * 21),
+                ("padded-before", " padded"),
+                ("padded-after", "padded "),
+            )
+        ),
+        *(
+            pytest.param("scheduled_at", when, InvalidScheduleError, id=name)
+            for name, when in (
+                ("naive", datetime.now() + timedelta(hours=1)),  # noqa: DTZ005
+                ("no-offset", datetime(2030, 1, 1, tzinfo=_NoOffset())),
+                ("a-minute-ago", datetime.now(UTC) - timedelta(minutes=1)),
+                ("2020", datetime(2020, 1, 1, tzinfo=GEORGIA)),
+            )
+        ),
     ],
-    ids=["naive", "no-offset", "a-minute-ago", "2020"],
 )
-async def test_invalid_schedule(
-    client: SmsOfficeClient, gateway: FakeSmsOffice, when: datetime
+async def test_invalid_reference_or_schedule(
+    client: SmsOfficeClient,
+    gateway: FakeSmsOffice,
+    field: str,
+    value: str | datetime,
+    error: type[Exception],
 ) -> None:
-    with pytest.raises(InvalidScheduleError):
-        await client.send(GEO, "Hi", SENDER, scheduled_at=when)
+    """Refused by the client's own checks: no request."""
+    with pytest.raises(error):
+        await client.send(GEO, "Hi", SENDER, **{field: value})
 
     assert gateway.requests == []
 
