@@ -363,10 +363,11 @@ class SmsOfficeOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Show the options, and the callback URL to paste in the profile."""
         if user_input is not None:
-            # Number selectors answer floats: keep whole numbers.
+            # Number selectors answer floats: keep whole numbers. Keys as
+            # strings: newer releases' schemas fill defaults under their markers.
             return self.async_create_entry(
                 data={
-                    **user_input,
+                    **{str(key): value for key, value in user_input.items()},
                     CONF_LOW_BALANCE: int(user_input[CONF_LOW_BALANCE]),
                     CONF_DAILY_CREDIT_LIMIT: int(user_input[CONF_DAILY_CREDIT_LIMIT]),
                     CONF_DUPLICATE_WINDOW: int(user_input[CONF_DUPLICATE_WINDOW]),
