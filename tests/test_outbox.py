@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.smsoffice.client import DeliveryStatus
 from custom_components.smsoffice.const import DOMAIN
 from custom_components.smsoffice.outbox import (
+    COMPACT_AFTER,
     SAVE_DELAY,
     SEND_SAVE_DELAY,
     SNAPSHOT_SLICE,
@@ -174,6 +175,31 @@ async def test_bounded_by_count_and_age(
     restarted = Outbox(hass, "bounded", max_records=3, max_age=timedelta(hours=1))
     await restarted.async_load()
     assert [r.reference for r in restarted.records()] == ["b", "c"]
+
+
+async def test_many_drops_keep_the_order_and_the_bounds(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """Records dropped one a send for long (the dict is made anew now and then):
+    the newest kept in order, their references counted. A message scheduled
+    longer ago than the age bound, alone in the outbox, is dropped at once."""
+    outbox = Outbox(hass, "many", max_records=10, max_age=timedelta(hours=1))
+    now = time.time()
+    for index in range(3 * COMPACT_AFTER):
+        outbox.add(f"r{index}", [MOTHER], now)
+    kept = [f"r{index}" for index in range(3 * COMPACT_AFTER - 10, 3 * COMPACT_AFTER)]
+    assert [record.reference for record in outbox.records()] == kept
+    assert outbox.has_reference(kept[0])
+    assert not outbox.has_reference(f"r{3 * COMPACT_AFTER - 11}")
+    assert outbox.get(kept[-1], MOTHER) is not None
+
+    await outbox.async_save_now()
+    assert [r["reference"] for r in stored_records(hass_storage, "many")] == kept
+
+    alone = Outbox(hass, "alone", max_age=timedelta(hours=1))
+    alone.add("long-ago", [GUARD], now, scheduled_at=now - 7200)
+    assert not alone.has_reference("long-ago")
+    assert len(alone) == 0
 
 
 async def test_reports_for_other_systems_are_bounded_too(hass: HomeAssistant) -> None:

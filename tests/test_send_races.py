@@ -324,6 +324,41 @@ async def test_a_duplicate_given_up_while_waiting_frees_its_reference(
     assert [m.reference for m in gateway.messages] == ["gate-2"]
 
 
+@WITH_SUPPRESSION
+async def test_another_text_does_not_wait(
+    hass: HomeAssistant, gateway: FakeSmsOffice, loaded_entry: MockConfigEntry
+) -> None:
+    """Only a send of the same text waits for one still out."""
+    first = await held_send(hass, gateway, recipients=[MOTHER], message=TEXT)
+    other = await send_sms(hass, recipients=[MOTHER], message="Gate closed")
+    assert other["status"] == "accepted"
+    assert not first.done()
+    gateway.release()
+    assert (await first)["status"] == "accepted"
+
+
+async def test_a_caller_gone_before_its_send_fails(
+    hass: HomeAssistant,
+    gateway: FakeSmsOffice,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A script stopped while its send is out, which then fails in a way that
+    may have sent it: kept as maybe sent all the same, nothing left unread."""
+    sending = await held_send(
+        hass, gateway, recipients=[MOTHER], message=TEXT, reference="gone-1"
+    )
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    gateway.release("reset")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    record = loaded_entry.runtime_data.tracker.outbox.get("gone-1", MOTHER)
+    assert record is not None
+    assert record.maybe_sent
+    assert "never retrieved" not in caplog.text
+
+
 # ------------------------------------------------ the entry unloads meanwhile
 
 

@@ -33,7 +33,7 @@ from typing import Any, Final, TypedDict
 
 from homeassistant.core import HomeAssistant, callback
 
-from .client import DeliveryStatus, SendResult
+from .client import DeliveryStatus
 from .const import DOMAIN, LOGGER
 from .storage import DeadlineSave, Slices
 
@@ -287,17 +287,6 @@ class Outbox:
         self._records, self._references, skipped = loaded
         if skipped:
             LOGGER.warning("Skipped %d unreadable records of the outbox", skipped)
-
-    def add_sent(
-        self, result: SendResult, now: float | None = None
-    ) -> list[OutboxRecord]:
-        """Record an accepted message at each of its destinations."""
-        return self.add(
-            result.reference,
-            result.destinations,
-            now,
-            scheduled_at=result.scheduled_at,
-        )
 
     def add(
         self,

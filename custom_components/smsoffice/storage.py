@@ -130,16 +130,15 @@ class DeadlineSave[T: Mapping[str, Any] | Sequence[Any]]:
         From a worker thread, each slice is taken in the loop and waited for.
         """
         loop = self._hass.loop
+        taken: tuple[T] | None = None
         if threading.get_ident() == self._hass.loop_thread_id:
             slices = self._async_begin()
-            while (taken := _next_slice(slices)) is None:
-                pass
+            while taken is None:
+                taken = _next_slice(slices)
             return taken[0]
         slices = run_callback_threadsafe(loop, self._async_begin).result()
-        while (
-            taken := run_callback_threadsafe(loop, _next_slice, slices).result()
-        ) is None:
-            pass
+        while taken is None:
+            taken = run_callback_threadsafe(loop, _next_slice, slices).result()
         return taken[0]
 
 
