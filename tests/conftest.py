@@ -1,4 +1,9 @@
-"""Shared fixtures: a fake smsoffice.ge on loopback and a configured entry."""
+"""Shared fixtures and helpers: a fake smsoffice.ge on loopback, a configured entry.
+
+And what the tests do with it as a user would: set entries up, let time pass,
+call the actions, bring the gateway's reports through the webhook, open the
+recipient form; a stand-in for Home Assistant Cloud.
+"""
 
 from __future__ import annotations
 
