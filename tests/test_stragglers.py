@@ -28,12 +28,11 @@ from custom_components.smsoffice.status_polling import (
     STATUS_POLL_GIVE_UP,
     STRAGGLER_FIRST,
 )
-from tests.conftest import GUARD, MOTHER
+from tests.conftest import GUARD, MOTHER, advance
 from tests.fake_smsoffice import FakeSmsOffice
 from tests.test_tracking import (
     REFERENCE,
     WEBHOOK_PATH,
-    advance,
     announced,
     callback,
     send_call,

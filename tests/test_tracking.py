@@ -26,7 +26,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
 )
 
 from custom_components.smsoffice.const import (
@@ -43,7 +42,7 @@ from custom_components.smsoffice.status_polling import (
     STATUS_POLL_FIRST,
     STRAGGLER_FIRST,
 )
-from tests.conftest import GUARD, MOTHER, WEBHOOK_ID, post_with_a_held_body
+from tests.conftest import GUARD, MOTHER, WEBHOOK_ID, advance, post_with_a_held_body
 from tests.fake_smsoffice import FakeSmsOffice
 
 WEBHOOK_PATH = f"/api/webhook/{WEBHOOK_ID}"
@@ -102,20 +101,6 @@ def announced(events: list[Event]) -> list[tuple[str, str, str, str]]:
         (e.data["reference"], e.data["destination"], e.data["status"], e.data["source"])
         for e in events
     ]
-
-
-async def advance(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta
-) -> None:
-    """Move frozen time on and let what is due run, polls included.
-
-    What runs is let finish first: a request still out when time jumps would
-    time out, and its retry would wait for a time that never comes.
-    """
-    await hass.async_block_till_done(wait_background_tasks=True)
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_callback_while_the_entry_sets_up_again(
